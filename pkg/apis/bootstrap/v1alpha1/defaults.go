@@ -1,0 +1,119 @@
+package v1alpha1
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Defaults of the configuration API. They are also what `bootstrap config
+// print-defaults` shows.
+const (
+	DefaultClusterName       = "kubernetes"
+	DefaultKubernetesVersion = "v1.37.2"
+	DefaultImageRepository   = "registry.k8s.io"
+	DefaultBindPort          = 6443
+	DefaultStaticPodPath     = "/etc/kubernetes/manifests"
+	DefaultPodCIDR           = "10.244.0.0/16"
+	DefaultServiceCIDR       = "10.96.0.0/12"
+	DefaultDNSDomain         = "cluster.local"
+	DefaultEtcdDataDir       = "/var/lib/etcd"
+	DefaultEtcdClientPort    = 2379
+	DefaultEtcdPeerPort      = 2380
+	DefaultBootClientPort    = 12379
+	DefaultBootPeerPort      = 12380
+	DefaultBootDataDir       = "/var/lib/bootstrap/etcd"
+	DefaultCAValidity        = 10 * 365 * 24 * time.Hour
+	DefaultValidity          = 365 * 24 * time.Hour
+
+	// EtcdVersion is the etcd release the persistent member runs; the boot
+	// member is the same code, embedded.
+	EtcdVersion    = "3.7.3"
+	CoreDNSVersion = "v1.13.1"
+	PauseVersion   = "3.10.2"
+	FlannelImage   = "docker.io/flannel/flannel:v0.27.0"
+)
+
+// SetDefaults fills every field left empty. It never overwrites a set field.
+func SetDefaults(c *BootstrapConfiguration) {
+	c.APIVersion = GroupName + "/" + Version
+	c.Kind = Kind
+	def(&c.ClusterName, DefaultClusterName)
+	def(&c.KubernetesVersion, DefaultKubernetesVersion)
+	def(&c.ImageRepository, DefaultImageRepository)
+
+	if c.APIServer.BindPort == 0 {
+		c.APIServer.BindPort = DefaultBindPort
+	}
+	if c.APIServer.ExternalURL == "" && c.APIServer.AdvertiseAddress != "" {
+		c.APIServer.ExternalURL = fmt.Sprintf("https://%s", joinHostPort(c.APIServer.AdvertiseAddress, c.APIServer.BindPort))
+	}
+
+	if c.Node.Name == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Node.Name = strings.ToLower(h)
+		}
+	}
+	def(&c.Node.StaticPodPath, DefaultStaticPodPath)
+
+	def(&c.Networking.PodCIDR, DefaultPodCIDR)
+	def(&c.Networking.ServiceCIDR, DefaultServiceCIDR)
+	def(&c.Networking.DNSDomain, DefaultDNSDomain)
+	def(&c.Networking.CNI, CNIBridge)
+
+	if c.Etcd.External == nil {
+		if c.Etcd.Local == nil {
+			c.Etcd.Local = &LocalEtcd{}
+		}
+		l := c.Etcd.Local
+		def(&l.DataDir, DefaultEtcdDataDir)
+		def(&l.BootDataDir, DefaultBootDataDir)
+		def32(&l.ClientPort, DefaultEtcdClientPort)
+		def32(&l.PeerPort, DefaultEtcdPeerPort)
+		def32(&l.BootClientPort, DefaultBootClientPort)
+		def32(&l.BootPeerPort, DefaultBootPeerPort)
+	}
+
+	def(&c.Certificates.KeyAlgorithm, KeyAlgorithmECDSAP256)
+	if c.Certificates.CAValidity == nil {
+		c.Certificates.CAValidity = &metav1.Duration{Duration: DefaultCAValidity}
+	}
+	if c.Certificates.Validity == nil {
+		c.Certificates.Validity = &metav1.Duration{Duration: DefaultValidity}
+	}
+
+	ov := &c.Images
+	repo := strings.TrimSuffix(c.ImageRepository, "/")
+	def(&ov.KubeAPIServer, repo+"/kube-apiserver:"+c.KubernetesVersion)
+	def(&ov.KubeControllerManager, repo+"/kube-controller-manager:"+c.KubernetesVersion)
+	def(&ov.KubeScheduler, repo+"/kube-scheduler:"+c.KubernetesVersion)
+	def(&ov.KubeProxy, repo+"/kube-proxy:"+c.KubernetesVersion)
+	def(&ov.Etcd, repo+"/etcd:"+EtcdVersion+"-0")
+	def(&ov.CoreDNS, repo+"/coredns/coredns:"+CoreDNSVersion)
+	def(&ov.Pause, repo+"/pause:"+PauseVersion)
+	if c.Networking.CNI == CNIFlannel {
+		def(&ov.Flannel, FlannelImage)
+	}
+}
+
+func def(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+func def32(p *int32, v int32) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+func joinHostPort(host string, port int32) string {
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("[%s]:%d", host, port)
+	}
+	return fmt.Sprintf("%s:%d", host, port)
+}
