@@ -32,7 +32,7 @@ const (
 	// EtcdVersion is the etcd release the persistent member runs; the boot
 	// member is the same code, embedded.
 	EtcdVersion    = "3.7.3"
-	CoreDNSVersion = "v1.13.1"
+	CoreDNSVersion = "v1.15.0"
 	PauseVersion   = "3.10.2"
 	FlannelImage   = "docker.io/flannel/flannel:v0.27.0"
 )
