@@ -26,6 +26,7 @@ const (
 	DefaultBootClientPort    = 12379
 	DefaultBootPeerPort      = 12380
 	DefaultBootDataDir       = "/var/lib/bootstrap/etcd"
+	DefaultEtcdCertDir       = "/etc/kubernetes/pki/etcd"
 	DefaultCAValidity        = 10 * 365 * 24 * time.Hour
 	DefaultValidity          = 365 * 24 * time.Hour
 
@@ -71,6 +72,7 @@ func SetDefaults(c *BootstrapConfiguration) {
 		l := c.Etcd.Local
 		def(&l.DataDir, DefaultEtcdDataDir)
 		def(&l.BootDataDir, DefaultBootDataDir)
+		def(&l.CertDir, DefaultEtcdCertDir)
 		def32(&l.ClientPort, DefaultEtcdClientPort)
 		def32(&l.PeerPort, DefaultEtcdPeerPort)
 		def32(&l.BootClientPort, DefaultBootClientPort)

@@ -116,6 +116,9 @@ type LocalEtcd struct {
 	BootPeerPort   int32 `json:"bootPeerPort,omitempty"`
 	// BootDataDir is the boot member's data dir (default /var/lib/bootstrap/etcd).
 	BootDataDir string `json:"bootDataDir,omitempty"`
+	// CertDir is where `bootstrap start` installs the member's certificates on
+	// the node for the static pod to mount (default /etc/kubernetes/pki/etcd).
+	CertDir string `json:"certDir,omitempty"`
 	// ExtraArgs are appended to etcd's command line.
 	ExtraArgs map[string]string `json:"extraArgs,omitempty"`
 }
