@@ -1,0 +1,202 @@
+package assets
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/keyutil"
+	"k8s.io/utils/ptr"
+)
+
+const (
+	pkiMountPath    = "/etc/kubernetes/pki"
+	configMountPath = "/etc/kubernetes/config"
+	// authenticationConfig lets anonymous requests reach the health endpoints
+	// only (for the kubelet's probes); every other anonymous request is 401.
+	authenticationConfig = `apiVersion: apiserver.config.k8s.io/v1
+kind: AuthenticationConfiguration
+anonymous:
+  enabled: true
+  conditions:
+  - path: /livez
+  - path: /readyz
+  - path: /healthz
+`
+)
+
+// apiServer renders the kube-apiserver Secret, ConfigMap and DaemonSet.
+func (r *renderer) apiServer(p *PKI) ([]runtime.Object, error) {
+	secret, err := r.apiServerSecret(p)
+	if err != nil {
+		return nil, err
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: r.meta(KubeAPIServer+"-config", KubeAPIServer),
+		Data:       map[string]string{"authentication.yaml": authenticationConfig},
+	}
+	return []runtime.Object{secret, cm, r.apiServerDaemonSet()}, nil
+}
+
+func (r *renderer) apiServerSecret(p *PKI) (*corev1.Secret, error) {
+	data := map[string][]byte{
+		"ca.crt":                       encodeCert(p.CA.Cert),
+		"apiserver.crt":                encodeCert(p.APIServer.Cert),
+		"apiserver-kubelet-client.crt": encodeCert(p.APIServerKubeletClient.Cert),
+		"apiserver-etcd-client.crt":    encodeCert(p.APIServerEtcdClient.Cert),
+		"etcd-ca.crt":                  encodeCert(p.EtcdCA.Cert),
+		"front-proxy-ca.crt":           encodeCert(p.FrontProxyCA.Cert),
+		"front-proxy-client.crt":       encodeCert(p.FrontProxyClient.Cert),
+	}
+	keys := map[string]*KeyPair{
+		"apiserver.key":                p.APIServer,
+		"apiserver-kubelet-client.key": p.APIServerKubeletClient,
+		"apiserver-etcd-client.key":    p.APIServerEtcdClient,
+		"front-proxy-client.key":       p.FrontProxyClient,
+	}
+	for name, kp := range keys {
+		pem, err := keyutil.MarshalPrivateKeyToPEM(kp.Key)
+		if err != nil {
+			return nil, err
+		}
+		data[name] = pem
+	}
+	saKey, err := keyutil.MarshalPrivateKeyToPEM(p.ServiceAccountKey)
+	if err != nil {
+		return nil, err
+	}
+	saPub, err := encodePublicKey(p.ServiceAccountKey.Public())
+	if err != nil {
+		return nil, err
+	}
+	data["service-account.key"] = saKey
+	data["service-account.pub"] = saPub
+	return r.secret(KubeAPIServer, KubeAPIServer, data), nil
+}
+
+func (r *renderer) apiServerFlags() map[string]string {
+	c := r.cfg
+	pki := func(f string) string { return pkiMountPath + "/" + f }
+	return map[string]string{
+		"advertise-address":                  c.APIServer.AdvertiseAddress,
+		"allow-privileged":                   "true",
+		"authentication-config":              configMountPath + "/authentication.yaml",
+		"authorization-mode":                 "Node,RBAC",
+		"bind-address":                       c.APIServer.AdvertiseAddress,
+		"client-ca-file":                     pki("ca.crt"),
+		"enable-admission-plugins":           "NodeRestriction",
+		"enable-bootstrap-token-auth":        "true",
+		"etcd-cafile":                        pki("etcd-ca.crt"),
+		"etcd-certfile":                      pki("apiserver-etcd-client.crt"),
+		"etcd-keyfile":                       pki("apiserver-etcd-client.key"),
+		"etcd-servers":                       r.etcdServers(),
+		"kubelet-client-certificate":         pki("apiserver-kubelet-client.crt"),
+		"kubelet-client-key":                 pki("apiserver-kubelet-client.key"),
+		"kubelet-preferred-address-types":    "InternalIP,ExternalIP,Hostname",
+		"permit-port-sharing":                "true",
+		"profiling":                          "false",
+		"proxy-client-cert-file":             pki("front-proxy-client.crt"),
+		"proxy-client-key-file":              pki("front-proxy-client.key"),
+		"requestheader-allowed-names":        FrontProxyClientUser,
+		"requestheader-client-ca-file":       pki("front-proxy-ca.crt"),
+		"requestheader-extra-headers-prefix": "X-Remote-Extra-",
+		"requestheader-group-headers":        "X-Remote-Group",
+		"requestheader-username-headers":     "X-Remote-User",
+		"secure-port":                        fmt.Sprint(c.APIServer.BindPort),
+		"service-account-issuer":             "https://kubernetes.default.svc." + c.Networking.DNSDomain,
+		"service-account-key-file":           pki("service-account.pub"),
+		"service-account-signing-key-file":   pki("service-account.key"),
+		"service-cluster-ip-range":           c.Networking.ServiceCIDR,
+		"tls-cert-file":                      pki("apiserver.crt"),
+		"tls-private-key-file":               pki("apiserver.key"),
+	}
+}
+
+// etcdServers is the local persistent member, or the external cluster.
+func (r *renderer) etcdServers() string {
+	if e := r.cfg.Etcd.External; e != nil {
+		return strings.Join(e.Endpoints, ",")
+	}
+	return fmt.Sprintf("https://127.0.0.1:%d", r.cfg.Etcd.Local.ClientPort)
+}
+
+// apiServerDaemonSet runs one kube-apiserver per control-plane node. It
+// rolls with maxSurge 1 / maxUnavailable 0: the new pod binds the same port
+// beside the old one (SO_REUSEPORT) and the old one goes only when the new one
+// is ready, so a single control-plane node upgrades without an outage.
+func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
+	c := r.cfg
+	labels := componentLabels(KubeAPIServer)
+	host := c.APIServer.AdvertiseAddress
+	port := c.APIServer.BindPort
+	spec := corev1.PodSpec{
+		HostNetwork:                  true,
+		PriorityClassName:            "system-node-critical",
+		AutomountServiceAccountToken: ptr.To(false),
+		NodeSelector:                 map[string]string{ControlPlaneNodeLabel: ""},
+		Tolerations:                  controlPlaneTolerations(),
+		// Root, like the temporary apiserver that binds the port first: the
+		// kernel only lets sockets of the same user share a port.
+		SecurityContext: &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](0), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{
+			Name:           KubeAPIServer,
+			Image:          c.Images.KubeAPIServer,
+			Command:        []string{"/usr/local/bin/kube-apiserver"},
+			Args:           args(r.apiServerFlags(), c.APIServer.ExtraArgs),
+			Resources:      resources("250m", "256Mi"),
+			StartupProbe:   httpsProbe(host, port, "/livez", 10, 24),
+			LivenessProbe:  httpsProbe(host, port, "/livez", 10, 8),
+			ReadinessProbe: httpsProbe(host, port, "/readyz", 0, 3),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "pki", MountPath: pkiMountPath, ReadOnly: true},
+				{Name: "config", MountPath: configMountPath, ReadOnly: true},
+				{Name: "ca-certs", MountPath: "/etc/ssl/certs", ReadOnly: true},
+			},
+		}},
+		Volumes: []corev1.Volume{
+			secretVolume("pki", KubeAPIServer),
+			configMapVolume("config", KubeAPIServer+"-config"),
+			hostPathVolume("ca-certs", "/etc/ssl/certs", corev1.HostPathDirectoryOrCreate),
+		},
+	}
+	completePodSpec(&spec)
+	return &appsv1.DaemonSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"},
+		ObjectMeta: r.meta(KubeAPIServer, KubeAPIServer),
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
+			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{
+				Type: appsv1.RollingUpdateDaemonSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDaemonSet{
+					MaxSurge:       ptr.To(intstr.FromInt32(1)),
+					MaxUnavailable: ptr.To(intstr.FromInt32(0)),
+				},
+			},
+			RevisionHistoryLimit: ptr.To[int32](10),
+		},
+	}
+}
+
+// componentLabels select one control-plane component's pods.
+func componentLabels(component string) map[string]string {
+	return map[string]string{ComponentLabel: component, TierLabel: ControlPlane}
+}
+
+func (r *renderer) meta(name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: KubeSystem, Labels: componentLabels(component)}
+}
+
+func (r *renderer) secret(name, component string, data map[string][]byte) *corev1.Secret {
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: r.meta(name, component),
+		Type:       corev1.SecretTypeOpaque,
+		Data:       data,
+	}
+}

@@ -1,0 +1,82 @@
+package assets
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
+)
+
+// BootEtcdMemberName is the name of the embedded boot member that
+// `bootstrap start` runs; the persistent member joins it, then replaces it.
+const BootEtcdMemberName = "bootstrap-boot"
+
+// etcdStaticPod renders the persistent etcd member as a static pod. It is
+// not self-hosted on purpose: a static pod survives reboots and restores
+// without any apiserver. Its initial-cluster names the boot member because
+// it first joins that member; after the first start etcd ignores the
+// initial-* flags, so the manifest stays valid once the boot member is gone.
+func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
+	l := r.cfg.Etcd.Local
+	if l == nil {
+		return nil, nil
+	}
+	adv := r.cfg.APIServer.AdvertiseAddress
+	url := func(port int32) string { return "https://" + net.JoinHostPort(adv, strconv.Itoa(int(port))) }
+	cert := func(f string) string { return "/etc/kubernetes/pki/etcd/" + f }
+	name := r.cfg.Node.Name
+	flags := map[string]string{
+		"name":                        name,
+		"data-dir":                    "/var/lib/etcd",
+		"advertise-client-urls":       url(l.ClientPort),
+		"listen-client-urls":          fmt.Sprintf("https://127.0.0.1:%d,%s", l.ClientPort, url(l.ClientPort)),
+		"listen-peer-urls":            url(l.PeerPort),
+		"initial-advertise-peer-urls": url(l.PeerPort),
+		"initial-cluster":             fmt.Sprintf("%s=%s,%s=%s", BootEtcdMemberName, url(l.BootPeerPort), name, url(l.PeerPort)),
+		"initial-cluster-state":       "existing",
+		"listen-metrics-urls":         "http://127.0.0.1:2381",
+		"cert-file":                   cert("server.crt"),
+		"key-file":                    cert("server.key"),
+		"trusted-ca-file":             cert("ca.crt"),
+		"client-cert-auth":            "true",
+		"peer-cert-file":              cert("peer.crt"),
+		"peer-key-file":               cert("peer.key"),
+		"peer-trusted-ca-file":        cert("ca.crt"),
+		"peer-client-cert-auth":       "true",
+		"snapshot-count":              "10000",
+	}
+	spec := corev1.PodSpec{
+		HostNetwork:       true,
+		PriorityClassName: "system-node-critical",
+		SecurityContext:   &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		Containers: []corev1.Container{{
+			Name:           "etcd",
+			Image:          r.cfg.Images.Etcd,
+			Command:        []string{"/usr/local/bin/etcd"},
+			Args:           args(flags, l.ExtraArgs),
+			Resources:      resources("100m", "100Mi"),
+			StartupProbe:   httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 10, 24),
+			LivenessProbe:  httpProbe("127.0.0.1", 2381, "/livez", corev1.URISchemeHTTP, 10, 8),
+			ReadinessProbe: httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 0, 3),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "etcd-data", MountPath: "/var/lib/etcd"},
+				{Name: "etcd-certs", MountPath: "/etc/kubernetes/pki/etcd", ReadOnly: true},
+			},
+		}},
+		Volumes: []corev1.Volume{
+			hostPathVolume("etcd-data", l.DataDir, corev1.HostPathDirectoryOrCreate),
+			hostPathVolume("etcd-certs", l.CertDir, corev1.HostPathDirectory),
+		},
+	}
+	completePodSpec(&spec)
+	spec.TerminationGracePeriodSeconds = ptr.To[int64](30)
+	return []runtime.Object{&corev1.Pod{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: "etcd", Namespace: KubeSystem, Labels: componentLabels("etcd")},
+		Spec:       spec,
+	}}, nil
+}
