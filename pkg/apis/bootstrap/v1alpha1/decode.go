@@ -39,10 +39,15 @@ func Decode(data []byte) (*BootstrapConfiguration, error) {
 		return nil, &InvalidError{Errs: errs}
 	}
 
-	w := &walker{lines: map[string]int{}, values: map[string]string{}}
+	w := &walker{lines: map[string]int{}, values: map[string]string{}, budget: maxNodes}
 	var buf bytes.Buffer
 	w.toJSON(&buf, doc, nil, false)
 	errs = w.errs
+	for _, e := range errs {
+		if e.Field == "" { // the document as a whole is unusable
+			return nil, &InvalidError{Errs: errs}
+		}
+	}
 
 	c := &BootstrapConfiguration{}
 	// Duplicates were reported by the walker, with line numbers; the JSON it
@@ -74,12 +79,16 @@ func Decode(data []byte) (*BootstrapConfiguration, error) {
 
 // parseDocument returns the single top-level mapping of data.
 func parseDocument(data []byte) (*yaml.Node, field.ErrorList) {
+	empty := field.ErrorList{rootError(fmt.Sprintf(
+		"the configuration is empty: it needs at least apiVersion: %s, kind: %s and apiServer.advertiseAddress", APIVersion, Kind))}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, empty
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, field.ErrorList{rootError(fmt.Sprintf(
-				"the configuration is empty: it needs at least apiVersion: %s, kind: %s and apiServer.advertiseAddress", APIVersion, Kind))}
+			return nil, empty
 		}
 		return nil, field.ErrorList{rootError("not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "))}
 	}
@@ -87,8 +96,8 @@ func parseDocument(data []byte) (*yaml.Node, field.ErrorList) {
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, field.ErrorList{rootError("more than one YAML document: the file must hold exactly one " + Kind)}
 	}
-	if len(doc.Content) == 0 {
-		return nil, field.ErrorList{rootError("the configuration is empty")}
+	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" { // e.g. only "---"
+		return nil, empty
 	}
 	m := doc.Content[0]
 	if m.Kind != yaml.MappingNode {
@@ -135,13 +144,25 @@ type walker struct {
 	lines  map[string]int    // field path → line
 	values map[string]string // field path → scalar as written
 	errs   field.ErrorList
+	budget int // nodes left to visit; aliases can make a small file huge
 }
+
+// maxNodes bounds the expanded document: a real configuration has a few
+// hundred nodes, a "billion laughs" file of nested aliases has billions.
+const maxNodes = 10000
 
 // toJSON writes n as JSON. stringly is set below extraArgs, whose values are
 // command-line strings: `v: 4` must not be a type error.
 func (w *walker) toJSON(buf *bytes.Buffer, n *yaml.Node, p *field.Path, stringly bool) {
 	if n.Kind == yaml.AliasNode {
 		n = n.Alias
+	}
+	if w.budget--; w.budget == 0 {
+		w.errs = append(w.errs, rootError(fmt.Sprintf("line %d: the document expands to more than %d nodes (nested aliases?)", n.Line, maxNodes)))
+	}
+	if w.budget <= 0 {
+		buf.WriteString("null")
+		return
 	}
 	w.lines[p.String()] = n.Line
 	switch n.Kind {

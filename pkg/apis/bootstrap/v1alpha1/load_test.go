@@ -50,15 +50,23 @@ func TestValidFixtures(t *testing.T) {
 	}
 }
 
-// wantPaths reads the "# want: a, b" first line of an invalid fixture. The
-// path "<root>" stands for an error about the file as a whole.
-func wantPaths(t *testing.T, data []byte) []string {
-	first, _, _ := strings.Cut(string(data), "\n")
-	list, ok := strings.CutPrefix(first, "# want: ")
+// wantPaths reads the "# want: a, b" first line of an invalid fixture (the
+// path "<root>" stands for an error about the file as a whole) and the
+// "# msg: text" lines after it: texts the error message must contain, so
+// that a fixture fails for the reason it was written for.
+func wantPaths(t *testing.T, data []byte) (paths, msgs []string) {
+	lines := strings.Split(string(data), "\n")
+	list, ok := strings.CutPrefix(lines[0], "# want: ")
 	if !ok {
-		t.Fatalf("first line must be '# want: <field path>[, ...]', is %q", first)
+		t.Fatalf("first line must be '# want: <field path>[, ...]', is %q", lines[0])
 	}
-	var paths []string
+	for _, l := range lines[1:] {
+		m, ok := strings.CutPrefix(l, "# msg: ")
+		if !ok {
+			break
+		}
+		msgs = append(msgs, m)
+	}
 	for _, p := range strings.Split(list, ",") {
 		p = strings.TrimSpace(p)
 		if p == "<root>" {
@@ -67,7 +75,7 @@ func wantPaths(t *testing.T, data []byte) []string {
 		paths = append(paths, p)
 	}
 	slices.Sort(paths)
-	return paths
+	return paths, msgs
 }
 
 func TestInvalidFixtures(t *testing.T) {
@@ -81,7 +89,7 @@ func TestInvalidFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := wantPaths(t, data)
+			want, wantMsgs := wantPaths(t, data)
 			c, err := LoadBytes(data, f, fixedNode)
 			if c != nil || err == nil {
 				t.Fatalf("LoadBytes accepted it (err=%v)", err)
@@ -109,6 +117,11 @@ func TestInvalidFixtures(t *testing.T) {
 					t.Errorf("line without source: %q", line)
 				}
 			}
+			for _, m := range wantMsgs {
+				if !strings.Contains(msg, m) {
+					t.Errorf("message lacks %q:\n%s", m, msg)
+				}
+			}
 			if !strings.Contains(msg, "bootstrap config print-defaults") {
 				t.Errorf("message lacks the print-defaults hint:\n%s", msg)
 			}
@@ -118,11 +131,11 @@ func TestInvalidFixtures(t *testing.T) {
 
 func TestErrorMessages(t *testing.T) {
 	for _, tc := range []struct{ fixture, want string }{
-		{"unknown-field-nested", `apiServer.advertiseAdress: Forbidden: line 5: unknown field (did you mean "advertiseAddress"?)`},
-		{"unknown-field-case", `networking.podCidr: Forbidden: line 7: unknown field (did you mean "podCIDR"?)`},
-		{"duplicate-field", `networking.podCIDR: Duplicate value: set twice, on lines 7 and 9`},
-		{"wrong-type", `apiServer.bindPort: Invalid value: "6443": line 6: must be an integer, found string`},
-		{"version-not-a-string", `kubernetesVersion: Invalid value: "1.37": line 6: must be a string (quote the value), found number`},
+		{"unknown-field-nested", `apiServer.advertiseAdress: Forbidden: line 6: unknown field (did you mean "advertiseAddress"?)`},
+		{"unknown-field-case", `networking.podCidr: Forbidden: line 8: unknown field (did you mean "podCIDR"?)`},
+		{"duplicate-field", `networking.podCIDR: Duplicate value: set twice, on lines 8 and 10`},
+		{"wrong-type", `apiServer.bindPort: Invalid value: "6443": line 7: must be an integer, found string`},
+		{"version-not-a-string", `kubernetesVersion: Invalid value: "1.37": line 7: must be a string (quote the value), found number`},
 		{"version-unsupported-minor", `Kubernetes 1.36 is not supported: this release of bootstrap supports v1.37.x only`},
 		{"wrong-kind", `kind: Unsupported value: "ClusterConfiguration": supported values: "BootstrapConfiguration"`},
 		{"empty", `testdata/invalid/empty.yaml: the configuration is empty`},

@@ -38,7 +38,36 @@ func suggest(path string) string {
 			best, bestDist = name, d
 		}
 	}
+	if best == "" {
+		// Not a typo but a field at the wrong level, e.g. podCIDR at the top.
+		best = findField(reflect.TypeOf(BootstrapConfiguration{}), unknown, "")
+	}
 	return best
+}
+
+// findField returns the full path of a field named name (ignoring case)
+// anywhere in t, or "".
+func findField(t reflect.Type, name, prefix string) string {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		n, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if n == "" || n == "-" {
+			continue
+		}
+		if strings.EqualFold(n, name) {
+			return prefix + n
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct && ft.PkgPath() == t.PkgPath() {
+			if p := findField(ft, name, prefix+n+"."); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
 }
 
 // jsonNames lists the JSON names of t's fields, flattening inlined structs.

@@ -20,6 +20,17 @@ import (
 // minors, so anything else is refused instead of rendered wrong.
 var SupportedKubernetesMinors = []uint64{37}
 
+// ReservedHostPorts are ports other components listen on in the host network
+// of every control-plane node; the API server and etcd must not take them.
+var ReservedHostPorts = map[int32]string{
+	10248: "the kubelet's healthz endpoint",
+	10249: "kube-proxy's metrics endpoint",
+	10250: "the kubelet",
+	10256: "kube-proxy's healthz endpoint",
+	10257: "kube-controller-manager",
+	10259: "kube-scheduler",
+}
+
 // KeyAlgorithms are the values certificates.keyAlgorithm accepts.
 var KeyAlgorithms = []string{KeyAlgorithmECDSAP256, KeyAlgorithmRSA2048, KeyAlgorithmRSA3072, KeyAlgorithmRSA4096}
 
@@ -123,6 +134,9 @@ func validateAPIServer(c *BootstrapConfiguration, p *field.Path) (netip.Addr, fi
 		}
 	}
 	portErrs := validatePort(p.Child("bindPort"), a.BindPort)
+	if who, taken := ReservedHostPorts[a.BindPort]; taken {
+		portErrs = append(portErrs, field.Invalid(p.Child("bindPort"), a.BindPort, "is the port of "+who+" on every node"))
+	}
 	errs = append(errs, portErrs...)
 	// With a bad advertise address or port the default URL is bad too (or
 	// absent): report the address or port, not the URL derived from them.
@@ -140,6 +154,10 @@ func validateAPIServer(c *BootstrapConfiguration, p *field.Path) (netip.Addr, fi
 			errs = append(errs, field.Invalid(sp, san, "must be an IP address or a DNS name"))
 		default:
 			if _, err := netip.ParseAddr(san); err == nil {
+				// An IP SAN holds the bare address: no zone, no mapped form.
+				if _, msg := parseIP(san); msg != "" {
+					errs = append(errs, field.Invalid(sp, san, msg))
+				}
 				break
 			}
 			check := validation.IsDNS1123Subdomain

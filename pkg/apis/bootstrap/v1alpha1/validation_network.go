@@ -127,6 +127,9 @@ func validateEtcd(c *BootstrapConfiguration, p *field.Path) field.ErrorList {
 		// Every port here is listened on by this node at the same time
 		// during bootstrap (boot member, persistent member, apiserver).
 		used := map[int32]string{c.APIServer.BindPort: "apiServer.bindPort"}
+		for port, who := range ReservedHostPorts {
+			used[port] = who
+		}
 		for _, port := range []struct {
 			name string
 			v    int32
