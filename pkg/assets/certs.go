@@ -43,29 +43,39 @@ func (r *renderer) ensurePKI() (*PKI, error) {
 	if p.CA, err = r.ensureCA("tls/ca", "kubernetes-ca"); err != nil {
 		return nil, err
 	}
-	if p.EtcdCA, err = r.ensureCA("tls/etcd/ca", "etcd-ca"); err != nil {
+	if p.FrontProxyCA, err = r.ensureCA("tls/front-proxy-ca", "front-proxy-ca"); err != nil {
 		return nil, err
 	}
-	if p.FrontProxyCA, err = r.ensureCA("tls/front-proxy-ca", "front-proxy-ca"); err != nil {
+	if ext := r.cfg.Etcd.External; ext != nil {
+		// The external cluster's CA and client certificate replace the etcd PKI.
+		if err := r.copyExternalEtcd(p, ext); err != nil {
+			return nil, err
+		}
+	} else if p.EtcdCA, err = r.ensureCA("tls/etcd/ca", "etcd-ca"); err != nil {
 		return nil, err
 	}
 	apiSANs, err := apiServerSANs(r.cfg)
 	if err != nil {
 		return nil, err
 	}
-	nodeDNS, nodeIPs := etcdSANs(r.cfg)
-	leaves := []struct {
+	type leaf struct {
 		out  **KeyPair
 		ca   *KeyPair
 		spec certSpec
-	}{
+	}
+	leaves := []leaf{
 		{&p.APIServer, p.CA, certSpec{Name: "tls/apiserver", CN: "kube-apiserver", DNS: apiSANs.dns, IPs: apiSANs.ips, Usages: serverAuth}},
 		{&p.APIServerKubeletClient, p.CA, certSpec{Name: "tls/apiserver-kubelet-client", CN: APIServerKubeletUser, Usages: clientAuth}},
-		{&p.APIServerEtcdClient, p.EtcdCA, certSpec{Name: "tls/apiserver-etcd-client", CN: APIServerEtcdUser, Usages: clientAuth}},
 		{&p.FrontProxyClient, p.FrontProxyCA, certSpec{Name: "tls/front-proxy-client", CN: FrontProxyClientUser, Usages: clientAuth}},
-		{&p.EtcdServer, p.EtcdCA, certSpec{Name: "tls/etcd/server", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: serverAuth}},
-		{&p.EtcdPeer, p.EtcdCA, certSpec{Name: "tls/etcd/peer", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: peerAuth}},
-		{&p.EtcdHealthcheckClient, p.EtcdCA, certSpec{Name: "tls/etcd/healthcheck-client", CN: EtcdHealthcheckUser, Usages: clientAuth}},
+	}
+	if r.cfg.Etcd.Local != nil {
+		nodeDNS, nodeIPs := etcdSANs(r.cfg)
+		leaves = append(leaves,
+			leaf{&p.APIServerEtcdClient, p.EtcdCA, certSpec{Name: "tls/apiserver-etcd-client", CN: APIServerEtcdUser, Usages: clientAuth}},
+			leaf{&p.EtcdServer, p.EtcdCA, certSpec{Name: "tls/etcd/server", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: serverAuth}},
+			leaf{&p.EtcdPeer, p.EtcdCA, certSpec{Name: "tls/etcd/peer", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: peerAuth}},
+			leaf{&p.EtcdHealthcheckClient, p.EtcdCA, certSpec{Name: "tls/etcd/healthcheck-client", CN: EtcdHealthcheckUser, Usages: clientAuth}},
+		)
 	}
 	for _, l := range leaves {
 		if *l.out, err = r.ensureLeaf(l.ca, l.spec); err != nil {

@@ -97,13 +97,24 @@ func Render(cfg *v1alpha1.BootstrapConfiguration, dir string, opts Options) (*Re
 }
 
 func (r *renderer) mkdirs() error {
-	if fi, err := os.Stat(r.dir); err == nil && !fi.IsDir() {
+	fi, err := os.Stat(r.dir)
+	switch {
+	case err == nil && !fi.IsDir():
 		return fmt.Errorf("asset dir %s is a file, not a directory", r.dir)
+	case err == nil && fi.Mode().Perm()&0o077 != 0:
+		// The user made this directory; say so instead of changing it.
+		r.logf("[render] Warning: %s is readable by others (mode %v); the asset dir holds private keys: chmod 0700 it", r.dir, fi.Mode().Perm())
 	}
 	for _, d := range []string{"", TLSDir, TLSDir + "/etcd", AuthDir, ManifestsDir, StaticDir} {
 		p := Path(r.dir, d)
+		_, statErr := os.Stat(p)
 		if err := os.MkdirAll(p, 0o700); err != nil {
 			return fmt.Errorf("creating %s: %w", p, err)
+		}
+		if d != "" || os.IsNotExist(statErr) {
+			if err := os.Chmod(p, 0o700); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -144,7 +155,12 @@ func (r *renderer) writeFile(rel string, data []byte, perm os.FileMode) error {
 }
 
 // rel shortens an asset path for messages.
-func (r *renderer) rel(p string) string { return Path(r.dir, p) }
+func (r *renderer) rel(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return Path(r.dir, p)
+}
 
 func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
