@@ -1,0 +1,37 @@
+# bootstrap — build and test entry points. `make test` needs no root;
+# `make e2e` needs root and installs what the machine lacks (see docs/testing.md).
+SHELL := /usr/bin/env bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+LDFLAGS := -s -w -X github.com/bootstrap-k8s/bootstrap/pkg/version.Version=$(VERSION)
+
+.PHONY: all build test test-short vet e2e bench-render clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/bootstrap ./cmd/bootstrap
+
+# Unit and integration tests: real embedded etcd and the real temporary
+# apiserver in-process; no root.
+test: vet
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) mod download
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Real-node end-to-end tests: containerd, a real kubelet, locally built
+# Kubernetes images. Root only.
+e2e: build
+	bash hack/make-e2e.sh
+
+bench-render:
+	$(GO) test -run '^$$' -bench BenchmarkRender -benchtime 20x ./pkg/assets
+
+clean:
+	rm -rf bin
