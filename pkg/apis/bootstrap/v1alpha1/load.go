@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -57,6 +58,8 @@ func IsInvalid(err error) bool {
 // how command-line flags take precedence over the file. Overrides run before
 // SetDefaults so that derived defaults (externalURL from the advertise
 // address, image names from the version) follow the overridden values.
+// Errors about a field an override changed say "(overridden on the command
+// line)", since the file's value is not the one at fault.
 type Override func(*BootstrapConfiguration)
 
 // Load reads, strictly decodes, overrides, defaults and validates the
@@ -83,11 +86,15 @@ func LoadBytes(data []byte, source string, overrides ...Override) (*BootstrapCon
 		}
 		decodeErrs = ie.Errs
 	}
+	before := toMap(c)
 	for _, o := range overrides {
 		o(c)
 	}
+	overridden := diffPaths(before, toMap(c), "")
 	SetDefaults(c)
-	errs := append(decodeErrs, dropCovered(Validate(c), decodeErrs)...)
+	verrs := dropCovered(Validate(c), decodeErrs)
+	markOverridden(verrs, overridden)
+	errs := append(decodeErrs, verrs...)
 	if len(errs) > 0 {
 		return nil, &InvalidError{Source: source, Errs: errs}
 	}
@@ -121,6 +128,57 @@ outer:
 	return out
 }
 
+// toMap is c as generic JSON, for diffPaths.
+func toMap(c *BootstrapConfiguration) map[string]any {
+	var m map[string]any
+	if b, err := json.Marshal(c); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	return m
+}
+
+// diffPaths lists the field paths where a and b differ, in field.Path syntax.
+func diffPaths(a, b any, prefix string) []string {
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if !aok || !bok {
+		if reflect.DeepEqual(a, b) {
+			return nil
+		}
+		return []string{prefix}
+	}
+	var out []string
+	keys := map[string]bool{}
+	for k := range am {
+		keys[k] = true
+	}
+	for k := range bm {
+		keys[k] = true
+	}
+	for k := range keys {
+		p := k
+		switch {
+		case strings.HasSuffix(prefix, "extraArgs"):
+			p = prefix + "[" + k + "]"
+		case prefix != "":
+			p = prefix + "." + k
+		}
+		out = append(out, diffPaths(am[k], bm[k], p)...)
+	}
+	return out
+}
+
+func markOverridden(errs field.ErrorList, paths []string) {
+	for _, e := range errs {
+		for _, p := range paths {
+			if e.Field == p || strings.HasPrefix(e.Field, p+".") || strings.HasPrefix(e.Field, p+"[") {
+				e.Detail += " (overridden on the command line)"
+				break
+			}
+		}
+	}
+}
+
 // Default returns the configuration an empty file would give: every default
 // filled in, except apiServer.advertiseAddress (and the externalURL derived
 // from it), which has none. It is not valid until an advertise address is set.
@@ -149,6 +207,7 @@ func Marshal(c *BootstrapConfiguration) ([]byte, error) {
 	plain(&doc)
 	root := doc.Content[0]
 	root.Content = typeMetaFirst(root.Content)
+	placeholders(root, c)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -159,6 +218,30 @@ func Marshal(c *BootstrapConfiguration) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// placeholders shows the fields without a static default when they are
+// empty (as in `bootstrap config print-defaults`), so that the output
+// names the one required field instead of leaving it out. An empty string
+// decodes like an absent field.
+func placeholders(root *yaml.Node, c *BootstrapConfiguration) {
+	api := mappingValue(root, "apiServer")
+	if api == nil || api.Kind != yaml.MappingNode {
+		return
+	}
+	if c.APIServer.ExternalURL == "" {
+		api.Content = append(api.Content, scalarPair("externalURL", "default: https://<advertiseAddress>:<bindPort>")...)
+	}
+	if c.APIServer.AdvertiseAddress == "" {
+		api.Content = append(scalarPair("advertiseAddress", "required: the IP address of this node"), api.Content...)
+	}
+}
+
+func scalarPair(key, comment string) []*yaml.Node {
+	return []*yaml.Node{
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: key},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "", LineComment: "# " + comment},
+	}
 }
 
 func plain(n *yaml.Node) {

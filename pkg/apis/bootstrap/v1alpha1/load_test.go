@@ -171,6 +171,10 @@ func TestDefaultRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(string(out), "apiVersion: "+APIVersion+"\nkind: "+Kind+"\n") {
 		t.Errorf("apiVersion and kind must come first:\n%s", out)
 	}
+	// The required field without a default is shown, not left out.
+	if !strings.Contains(string(out), "apiServer:\n  advertiseAddress: \"\" # required") {
+		t.Errorf("print-defaults output hides apiServer.advertiseAddress:\n%s", out)
+	}
 	back, err := Decode(out)
 	if err != nil {
 		t.Fatalf("Decode(Marshal(Default())): %v\n%s", err, out)
@@ -230,6 +234,25 @@ func TestOverridesWinAndDriveDerivedDefaults(t *testing.T) {
 	}
 	if c.APIServer.ExternalURL != "https://10.0.0.7:6443" || c.Images.KubeAPIServer != "registry.k8s.io/kube-apiserver:v1.37.0" {
 		t.Errorf("derived defaults ignore the overrides: %q %q", c.APIServer.ExternalURL, c.Images.KubeAPIServer)
+	}
+}
+
+func TestOverriddenFieldsAreNamed(t *testing.T) {
+	_, err := Load("testdata/valid/minimal.yaml", fixedNode, func(c *BootstrapConfiguration) {
+		c.APIServer.AdvertiseAddress = "127.0.0.1"
+		c.APIServer.ExtraSANs = []string{"ok.example.com", "not ok"}
+	})
+	msg := fmt.Sprint(err)
+	for _, want := range []string{
+		`minimal.yaml: apiServer.advertiseAddress: Invalid value: "127.0.0.1": must not be a loopback address: other nodes and the pods reach the API server on it (overridden on the command line)`,
+		`minimal.yaml: apiServer.extraSANs[1]: Invalid value: "not ok"`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Count(msg, "(overridden on the command line)") != 2 {
+		t.Errorf("want exactly the two overridden fields marked:\n%s", msg)
 	}
 }
 
