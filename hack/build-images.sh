@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Writes the e2e images (docker-archive tarballs) into hack/_output/images from
+# the binaries in hack/_output/bin. Unchanged images are not rewritten.
+# Image names come from the environment (defaults = what `bootstrap render`
+# writes by default, plus the etcd name kubeadm v1.37.2 wants):
+#   KUBE_APISERVER_IMAGE KUBE_CONTROLLER_MANAGER_IMAGE KUBE_SCHEDULER_IMAGE
+#   KUBE_PROXY_IMAGE ETCD_IMAGE ETCD_EXTRA_TAGS (space-separated) COREDNS_IMAGE PAUSE_IMAGE
+#   EXTRA_IMAGES (space-separated ref=binary, e.g. the product binary)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+REPO="${IMAGE_REPOSITORY:-registry.k8s.io}"
+args=(
+	-bin-dir "${BIN_DIR}" -out "${IMAGES_DIR}"
+	-kube-apiserver-image "${KUBE_APISERVER_IMAGE:-${REPO}/kube-apiserver:${KUBE_VERSION}}"
+	-kube-controller-manager-image "${KUBE_CONTROLLER_MANAGER_IMAGE:-${REPO}/kube-controller-manager:${KUBE_VERSION}}"
+	-kube-scheduler-image "${KUBE_SCHEDULER_IMAGE:-${REPO}/kube-scheduler:${KUBE_VERSION}}"
+	-kube-proxy-image "${KUBE_PROXY_IMAGE:-${REPO}/kube-proxy:${KUBE_VERSION}}"
+	-etcd-image "${ETCD_IMAGE:-${REPO}/etcd:${ETCD_VERSION#v}-0}"
+	-coredns-image "${COREDNS_IMAGE:-${REPO}/coredns/coredns:${COREDNS_VERSION}}"
+	-pause-image "${PAUSE_IMAGE:-${REPO}/pause:3.10.2}"
+	-testserver-image "${TESTSERVER_IMAGE:-localhost/bootstrap-e2e/testserver:v1}"
+)
+for t in ${ETCD_EXTRA_TAGS:-${REPO}/etcd:3.7.0-0}; do args+=(-etcd-extra-tag "${t}"); done
+for e in ${EXTRA_IMAGES:-}; do args+=(-extra "${e}"); done
+
+[[ -x "${BIN_DIR}/imgtool" ]] || "${HACK_DIR}/build-binaries.sh" tools
+start=${SECONDS}
+"${BIN_DIR}/imgtool" build "${args[@]}"
+log "images: done in $((SECONDS - start))s -> ${IMAGES_DIR}"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Settings of the e2e node. Source it; every value can be overridden from the
+# environment (the e2e framework passes them explicitly).
+
+# Work dir: containerd root/state/socket, kubelet root, logs, PID files.
+NODE_WORK="${NODE_WORK:-/var/lib/bootstrap-e2e/node}"
+# Network namespace the whole node runs in. Its veth pair connects it to the
+# host: host side HOST_IP, node side NODE_IP. Nothing else is routed.
+NODE_NETNS="${NODE_NETNS:-bse2e}"
+NODE_IP="${NODE_IP:-10.250.0.2}"
+HOST_IP="${HOST_IP:-10.250.0.1}"
+NODE_PREFIX="${NODE_PREFIX:-24}"
+NODE_VETH_HOST="${NODE_VETH_HOST:-${NODE_NETNS}-h}"
+NODE_VETH_NODE="${NODE_VETH_NODE:-${NODE_NETNS}-n}"
+NODE_NAME="${NODE_NAME:-e2e-node}"
+
+# Pod network of the bridge CNI (one node: a /24 out of render's 10.244.0.0/16).
+POD_SUBNET="${POD_SUBNET:-10.244.0.0/24}"
+POD_GATEWAY="${POD_GATEWAY:-10.244.0.1}"
+CNI_NETWORK="${CNI_NETWORK:-bootstrap-e2e}"
+CNI_BRIDGE="${CNI_BRIDGE:-cni0}"
+CLUSTER_DNS="${CLUSTER_DNS:-10.96.0.10}"
+CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
+
+# kubelet: its static pod dir (must match the rendered config's
+# node.staticPodPath) and the cgroup (v1, cgroupfs) every pod lives under.
+STATIC_POD_PATH="${STATIC_POD_PATH:-${NODE_WORK}/manifests}"
+KUBELET_CGROUP_ROOT="${KUBELET_CGROUP_ROOT:-/bootstrap-e2e}"
+KUBELET_PORT="${KUBELET_PORT:-10250}"
+KUBELET_HEALTHZ_PORT="${KUBELET_HEALTHZ_PORT:-10248}"
+KUBELET_VERBOSITY="${KUBELET_VERBOSITY:-2}"
+KUBELET_EXTRA_ARGS="${KUBELET_EXTRA_ARGS:-}"
+
+CONTAINERD_DIR="${NODE_WORK}/containerd"
+CONTAINERD_SOCK="${CONTAINERD_DIR}/containerd.sock"
+KUBELET_DIR="${NODE_WORK}/kubelet"
+LOG_DIR="${NODE_WORK}/logs"
+RUN_DIR="${NODE_WORK}/run"
+CNI_CONF_DIR="${NODE_WORK}/cni/net.d"
+POD_LOGS_DIR="${NODE_WORK}/pod-logs"
+
+# Debian packages a fresh machine lacks.
+NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack nftables iproute2 util-linux)

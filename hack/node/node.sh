@@ -1,0 +1,464 @@
+#!/usr/bin/env bash
+# The e2e node: containerd + a real kubelet, inside a network namespace of
+# their own, with everything else (root, state, sockets, logs, PID files)
+# under NODE_WORK. See hack/README.md.
+#
+#   node.sh deps                     install missing Debian packages (apt-get)
+#   node.sh net                      create the netns + veth pair (idempotent)
+#   node.sh containerd               write config + CNI conflist, start containerd, wait for it
+#   node.sh images                   import hack/_output/images/*.tar into containerd's k8s.io namespace
+#   node.sh runtime                  deps + net + containerd + images
+#   node.sh kubelet ASSET_DIR        start the real kubelet against ASSET_DIR/auth/kubelet.kubeconfig
+#   node.sh up ASSET_DIR             runtime + kubelet
+#   node.sh start NAME -- CMD...     start CMD in the node's netns in the background (PID file, log)
+#   node.sh stop NAME                stop a process started with `start` (or kubelet/containerd)
+#   node.sh exec -- CMD...           run CMD in the node's netns (host mount namespace)
+#   node.sh ctr ARGS...              ctr against the node's containerd
+#   node.sh crilist                  list pod sandboxes and containers through the CRI
+#   node.sh status                   what is running
+#   node.sh down                     tear everything down (idempotent, works after a crash)
+#
+# Processes run via `nsenter --net` (not `ip netns exec`), so they share the
+# host's mount namespace: kubelet's volume mounts are visible to containerd and
+# teardown can unmount them.
+set -euo pipefail
+NODE_SH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "${NODE_SH_DIR}/../lib/common.sh"
+source "${NODE_SH_DIR}/env.sh"
+
+PAUSE_IMAGE="${PAUSE_IMAGE:-registry.k8s.io/pause:3.10.2}"
+
+netns_path() { echo "/run/netns/${NODE_NETNS}"; }
+in_netns() { nsenter --net="$(netns_path)" -- "$@"; }
+
+# ---------------------------------------------------------------- processes
+
+proc_starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true; }
+
+# pid_of NAME prints the PID recorded for NAME if that process is still the one
+# we started (same start time), nothing otherwise.
+pid_of() {
+	local f="${RUN_DIR}/$1.pid" pid st
+	[[ -f "${f}" ]] || return 0
+	read -r pid st < "${f}" || return 0
+	[[ -n "${pid}" && -d "/proc/${pid}" && "$(proc_starttime "${pid}")" == "${st}" ]] && echo "${pid}"
+	return 0
+}
+
+# start_bg NAME CMD... starts CMD inside the netns, detached, logging to LOG_DIR/NAME.log.
+start_bg() {
+	local name="$1"; shift
+	mkdir -p "${RUN_DIR}" "${LOG_DIR}"
+	if [[ -n "$(pid_of "${name}")" ]]; then
+		log "${name} already running (pid $(pid_of "${name}"))"
+		return 0
+	fi
+	setsid nsenter --net="$(netns_path)" -- "$@" >> "${LOG_DIR}/${name}.log" 2>&1 < /dev/null &
+	local pid=$!
+	echo "${pid} $(proc_starttime "${pid}")" > "${RUN_DIR}/${name}.pid"
+	log "${name} started (pid ${pid}, log ${LOG_DIR}/${name}.log)"
+}
+
+# stop_bg NAME [TIMEOUT]: SIGTERM, wait, SIGKILL. Only the PID we recorded.
+stop_bg() {
+	local name="$1" timeout="${2:-20}" pid i
+	pid="$(pid_of "${name}")"
+	if [[ -n "${pid}" ]]; then
+		log "stopping ${name} (pid ${pid})"
+		kill -TERM "${pid}" 2>/dev/null || true
+		for ((i = 0; i < timeout * 10; i++)); do
+			[[ -d "/proc/${pid}" ]] || break
+			sleep 0.1
+		done
+		if [[ -d "/proc/${pid}" ]]; then
+			log "${name} did not exit in ${timeout}s; SIGKILL"
+			kill -KILL "${pid}" 2>/dev/null || true
+			sleep 0.2
+		fi
+	fi
+	rm -f "${RUN_DIR}/${name}.pid"
+}
+
+wait_for() { # wait_for DESCRIPTION TIMEOUT_S CMD...
+	local what="$1" timeout="$2" i; shift 2
+	for ((i = 0; i < timeout * 10; i++)); do
+		if "$@" > /dev/null 2>&1; then return 0; fi
+		sleep 0.1
+	done
+	die "timed out after ${timeout}s waiting for ${what}"
+}
+
+# ---------------------------------------------------------------- deps
+
+cmd_deps() {
+	local missing=() p
+	for p in "${NODE_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "${p}" 2>/dev/null | grep -q 'install ok installed' || missing+=("${p}")
+	done
+	if [[ ${#missing[@]} -eq 0 ]]; then
+		log "deps: all installed (${NODE_PACKAGES[*]})"
+		return 0
+	fi
+	log "deps: installing ${missing[*]}"
+	# Package scripts must not start the distribution's containerd service.
+	if [[ ! -d /var/lib/apt/lists/partial || -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e lock -e partial -e auxfiles)" ]]; then
+		apt-get update -q
+	fi
+	DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+}
+
+# ---------------------------------------------------------------- network
+
+cmd_net() {
+	if [[ ! -e "$(netns_path)" ]]; then
+		ip netns add "${NODE_NETNS}"
+		log "net: created netns ${NODE_NETNS}"
+	fi
+	if ! ip link show "${NODE_VETH_HOST}" > /dev/null 2>&1; then
+		ip link add "${NODE_VETH_HOST}" type veth peer name "${NODE_VETH_NODE}" netns "${NODE_NETNS}"
+	fi
+	ip addr replace "${HOST_IP}/${NODE_PREFIX}" dev "${NODE_VETH_HOST}"
+	ip link set "${NODE_VETH_HOST}" up
+	ip -n "${NODE_NETNS}" link set lo up
+	ip -n "${NODE_NETNS}" addr replace "${NODE_IP}/${NODE_PREFIX}" dev "${NODE_VETH_NODE}"
+	ip -n "${NODE_NETNS}" link set "${NODE_VETH_NODE}" up
+	# No default route on purpose: nothing inside may reach addresses that are not ours.
+	in_netns sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null ||
+		in_netns sysctl -q -w net.ipv4.ip_forward=1
+	log "net: netns ${NODE_NETNS}: ${NODE_VETH_NODE} ${NODE_IP}/${NODE_PREFIX} <-> host ${NODE_VETH_HOST} ${HOST_IP}"
+}
+
+# ---------------------------------------------------------------- containerd
+
+write_containerd_config() {
+	mkdir -p "${CONTAINERD_DIR}" "${CNI_CONF_DIR}" "${NODE_WORK}/cni/ipam" "${POD_LOGS_DIR}"
+	cat > "${CONTAINERD_DIR}/config.toml" <<EOF
+# Written by hack/node/node.sh. Settings per NODE-FACTS (cgroup v1, no systemd, no registry).
+version = 2
+root = "${CONTAINERD_DIR}/root"
+state = "${CONTAINERD_DIR}/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+
+[grpc]
+  address = "${CONTAINERD_SOCK}"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${CONTAINERD_DIR}/opt"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${PAUSE_IMAGE}"
+  # Required here: root lacks CAP_SYS_RESOURCE, a negative oom_score_adj fails every sandbox.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "${CONTAINERD_DIR}/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "${CNI_CONF_DIR}"
+    max_conf_num = 1
+EOF
+	# The conflist must exist BEFORE containerd starts (1.6 does not reliably notice it later).
+	cat > "${CNI_CONF_DIR}/10-${CNI_NETWORK}.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "${CNI_NETWORK}",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "${CNI_BRIDGE}",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "${NODE_WORK}/cni/ipam",
+        "ranges": [[{"subnet": "${POD_SUBNET}", "gateway": "${POD_GATEWAY}"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+EOF
+}
+
+containerd_ready() { ctr --address "${CONTAINERD_SOCK}" version; }
+
+start_containerd() {
+	[[ -e "$(netns_path)" ]] || cmd_net
+	write_containerd_config
+	if [[ -n "$(pid_of containerd)" ]] && containerd_ready > /dev/null 2>&1; then
+		log "containerd: already running (pid $(pid_of containerd))"
+		return 0
+	fi
+	local start=${SECONDS}
+	start_bg containerd containerd --config "${CONTAINERD_DIR}/config.toml"
+	wait_for "containerd socket ${CONTAINERD_SOCK} (log ${LOG_DIR}/containerd.log)" 30 containerd_ready
+	log "containerd: ready in $((SECONDS - start))s"
+}
+
+cmd_containerd() { start_containerd; }
+
+cmd_images() {
+	local idx="${IMAGES_DIR}/images.txt" file refs start=${SECONDS} n=0
+	[[ -f "${idx}" ]] || die "no ${idx}; run hack/build-images.sh first"
+	containerd_ready > /dev/null 2>&1 || die "containerd is not running; run node.sh containerd first"
+	while read -r file refs; do
+		[[ -n "${file}" ]] || continue
+		ctr --address "${CONTAINERD_SOCK}" -n k8s.io images import --platform linux/amd64 "${IMAGES_DIR}/${file}" > /dev/null
+		n=$((n + 1))
+	done < "${idx}"
+	log "images: imported ${n} image archives in $((SECONDS - start))s:"
+	ctr --address "${CONTAINERD_SOCK}" -n k8s.io images ls -q | sed 's/^/    /' >&2
+}
+
+# ---------------------------------------------------------------- kubelet
+
+# The kubelet's cgroup root must exist in every v1 hierarchy before it starts.
+make_cgroup_root() {
+	local h d
+	for h in /sys/fs/cgroup/*/; do
+		[[ -f "${h}cgroup.procs" ]] || continue
+		d="${h%/}${KUBELET_CGROUP_ROOT}"
+		mkdir -p "${d}"
+		if [[ -f "${h}cpuset.cpus" && -f "${d}/cpuset.cpus" && -z "$(cat "${d}/cpuset.cpus")" ]]; then
+			cat "${h}cpuset.cpus" > "${d}/cpuset.cpus"
+			cat "${h}cpuset.mems" > "${d}/cpuset.mems"
+		fi
+	done
+}
+
+write_kubelet_config() {
+	local asset_dir="$1"
+	mkdir -p "${KUBELET_DIR}" "${STATIC_POD_PATH}" "${POD_LOGS_DIR}"
+	echo "nameserver ${HOST_IP}" > "${NODE_WORK}/resolv.conf"
+	cat > "${NODE_WORK}/kubelet-config.yaml" <<EOF
+# Written by hack/node/node.sh. Settings per NODE-FACTS (cgroup v1, containerd 1.6).
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: ${KUBELET_CGROUP_ROOT}
+failSwapOn: false
+containerRuntimeEndpoint: unix://${CONTAINERD_SOCK}
+staticPodPath: ${STATIC_POD_PATH}
+podLogsDir: ${POD_LOGS_DIR}
+volumePluginDir: ${KUBELET_DIR}/volume-plugins
+resolvConf: ${NODE_WORK}/resolv.conf
+address: ${NODE_IP}
+port: ${KUBELET_PORT}
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: ${KUBELET_HEALTHZ_PORT}
+clusterDNS: [${CLUSTER_DNS}]
+clusterDomain: ${CLUSTER_DOMAIN}
+authentication:
+  anonymous:
+    enabled: false
+  webhook:
+    enabled: false
+  x509:
+    clientCAFile: ${asset_dir}/tls/ca.crt
+authorization:
+  mode: AlwaysAllow
+rotateCertificates: false
+serverTLSBootstrap: false
+evictionHard:
+  memory.available: 100Mi
+  nodefs.available: 1%
+  imagefs.available: 1%
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+fileCheckFrequency: 5s
+EOF
+}
+
+cmd_kubelet() {
+	local asset_dir="${1:-${ASSET_DIR:-}}"
+	[[ -n "${asset_dir}" ]] || die "usage: node.sh kubelet ASSET_DIR"
+	asset_dir="$(cd "${asset_dir}" && pwd)"
+	[[ -f "${asset_dir}/auth/kubelet.kubeconfig" ]] || die "${asset_dir}/auth/kubelet.kubeconfig missing (run bootstrap render first)"
+	[[ -f "${asset_dir}/tls/ca.crt" ]] || die "${asset_dir}/tls/ca.crt missing"
+	[[ -x "${BIN_DIR}/kubelet" ]] || die "${BIN_DIR}/kubelet missing; run hack/build-binaries.sh"
+	containerd_ready > /dev/null 2>&1 || die "containerd is not running; run node.sh runtime first"
+	if [[ -n "$(pid_of kubelet)" ]]; then
+		log "kubelet: already running (pid $(pid_of kubelet))"
+		return 0
+	fi
+	make_cgroup_root
+	write_kubelet_config "${asset_dir}"
+	# shellcheck disable=SC2086
+	start_bg kubelet "${BIN_DIR}/kubelet" \
+		--config="${NODE_WORK}/kubelet-config.yaml" \
+		--kubeconfig="${asset_dir}/auth/kubelet.kubeconfig" \
+		--root-dir="${KUBELET_DIR}" \
+		--cert-dir="${KUBELET_DIR}/pki" \
+		--hostname-override="${NODE_NAME}" \
+		--node-ip="${NODE_IP}" \
+		--v="${KUBELET_VERBOSITY}" ${KUBELET_EXTRA_ARGS}
+	wait_for "kubelet healthz on 127.0.0.1:${KUBELET_HEALTHZ_PORT} in netns (log ${LOG_DIR}/kubelet.log)" 60 \
+		in_netns bash -c "exec 3<>/dev/tcp/127.0.0.1/${KUBELET_HEALTHZ_PORT}"
+	log "kubelet: serving healthz"
+}
+
+# ---------------------------------------------------------------- teardown
+
+# Processes inside our kubelet cgroup root are pod processes of our node.
+kill_cgroup_procs() {
+	local h pids
+	for h in /sys/fs/cgroup/pids /sys/fs/cgroup/memory /sys/fs/cgroup/cpu,cpuacct /sys/fs/cgroup/cpu; do
+		[[ -d "${h}${KUBELET_CGROUP_ROOT}" ]] || continue
+		pids="$(find "${h}${KUBELET_CGROUP_ROOT}" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u | tr '\n' ' ')"
+		if [[ -n "${pids// /}" ]]; then
+			log "down: killing leftover pod processes in ${h}${KUBELET_CGROUP_ROOT}: ${pids}"
+			# shellcheck disable=SC2086
+			kill -KILL ${pids} 2>/dev/null || true
+			sleep 0.5
+		fi
+		return 0
+	done
+}
+
+# Shims of OUR containerd carry our unique socket path in their command line.
+kill_our_shims() {
+	local p
+	for p in /proc/[0-9]*; do
+		[[ -r "${p}/cmdline" ]] || continue
+		if tr '\0' ' ' < "${p}/cmdline" 2>/dev/null | grep -q -- "-address ${CONTAINERD_SOCK} "; then
+			log "down: killing leftover shim ${p#/proc/}"
+			kill -KILL "${p#/proc/}" 2>/dev/null || true
+		fi
+	done
+}
+
+remove_cgroup_root() {
+	local h d
+	for h in /sys/fs/cgroup/*/; do
+		d="${h%/}${KUBELET_CGROUP_ROOT}"
+		[[ -d "${d}" ]] || continue
+		find "${d}" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		[[ -d "${d}" ]] && log "down: WARNING: could not remove cgroup ${d}"
+	done
+	return 0
+}
+
+unmount_under() {
+	local dir="$1" m
+	[[ -d "${dir}" ]] || return 0
+	# Deepest first. /proc/self/mountinfo escapes spaces as \040; our paths have none.
+	while read -r m; do
+		umount "${m}" 2>/dev/null || umount -l "${m}" 2>/dev/null || log "down: WARNING: cannot unmount ${m}"
+	done < <(awk -v d="${dir}/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r -u)
+}
+
+cmd_down() {
+	local start=${SECONDS} name f
+	stop_bg kubelet 20
+	# Anything else started with `node.sh start` (temporary control plane, apiservers, ...).
+	if [[ -d "${RUN_DIR}" ]]; then
+		for f in "${RUN_DIR}"/*.pid; do
+			[[ -e "${f}" ]] || continue
+			name="$(basename "${f}" .pid)"
+			[[ "${name}" == containerd ]] && continue
+			stop_bg "${name}" 15
+		done
+	fi
+	# Pods go through the CRI so containerd releases netns and CNI addresses. After
+	# a crash, containerd is started once more just for that.
+	if [[ -d "${CONTAINERD_DIR}/root" ]]; then
+		local temp=0
+		if ! containerd_ready > /dev/null 2>&1 && [[ -x "$(command -v containerd)" ]]; then
+			log "down: containerd not running; starting it to clean up pods"
+			[[ -e "$(netns_path)" ]] || cmd_net
+			start_bg containerd containerd --config "${CONTAINERD_DIR}/config.toml"
+			for ((i = 0; i < 100; i++)); do containerd_ready > /dev/null 2>&1 && break; sleep 0.1; done
+			temp=1
+		fi
+		if containerd_ready > /dev/null 2>&1; then
+			"${BIN_DIR}/cricleanup" -address "${CONTAINERD_SOCK}" -timeout 90s ||
+				log "down: WARNING: CRI cleanup reported errors (continuing)"
+		fi
+		[[ ${temp} == 1 ]] && log "down: stopping the cleanup containerd"
+	fi
+	stop_bg containerd 20
+	kill_cgroup_procs
+	kill_our_shims
+	unmount_under "${NODE_WORK}"
+	# Network: deleting the netns removes the veth pair, the CNI bridge and every
+	# iptables/nftables rule (KUBE-*, CNI-*) created inside it.
+	if [[ -e "$(netns_path)" ]]; then
+		ip netns del "${NODE_NETNS}" && log "down: deleted netns ${NODE_NETNS}"
+	fi
+	ip link del "${NODE_VETH_HOST}" 2>/dev/null || true
+	remove_cgroup_root
+	# Files the kubelet/CNI write outside their roots.
+	if [[ -S /var/lib/kubelet/device-plugins/kubelet.sock ]] &&
+		! grep -q ' /var/lib/kubelet/device-plugins/kubelet.sock$' /proc/net/unix; then
+		rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+	fi
+	rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
+	if [[ -d /var/log/containers ]]; then
+		find /var/log/containers -maxdepth 1 -type l -lname "${POD_LOGS_DIR}/*" -delete 2>/dev/null || true
+		rmdir /var/log/containers 2>/dev/null || true
+	fi
+	rm -f /var/lib/cni/results/"${CNI_NETWORK}"-* 2>/dev/null || true
+	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+	if [[ "${NODE_KEEP_WORK:-0}" != 1 && -d "${NODE_WORK}" ]]; then
+		unmount_under "${NODE_WORK}"
+		rm -rf "${NODE_WORK}"
+	fi
+	log "down: done in $((SECONDS - start))s"
+}
+
+cmd_status() {
+	local n f
+	echo "netns ${NODE_NETNS}: $([[ -e "$(netns_path)" ]] && echo present || echo absent)"
+	if [[ -d "${RUN_DIR}" ]]; then
+		for f in "${RUN_DIR}"/*.pid; do
+			[[ -e "${f}" ]] || continue
+			n="$(basename "${f}" .pid)"
+			echo "${n}: $([[ -n "$(pid_of "${n}")" ]] && echo "running (pid $(pid_of "${n}"))" || echo "not running (stale pid file)")"
+		done
+	fi
+	echo "mounts under ${NODE_WORK}: $(awk -v d="${NODE_WORK}/" 'index($5, d) == 1' /proc/self/mountinfo | wc -l)"
+}
+
+main() {
+	local cmd="${1:-}"
+	[[ $# -gt 0 ]] && shift
+	[[ $(id -u) == 0 ]] || die "node.sh must run as root"
+	case "${cmd}" in
+	deps) cmd_deps ;;
+	net) cmd_net ;;
+	containerd) cmd_containerd ;;
+	images) cmd_images ;;
+	runtime) cmd_deps && cmd_net && cmd_containerd && cmd_images ;;
+	kubelet) cmd_kubelet "$@" ;;
+	up) cmd_deps && cmd_net && cmd_containerd && cmd_images && cmd_kubelet "$@" ;;
+	start)
+		local name="${1:?usage: node.sh start NAME -- CMD...}"; shift
+		[[ "${1:-}" == "--" ]] && shift
+		[[ -e "$(netns_path)" ]] || die "netns ${NODE_NETNS} missing; run node.sh net first"
+		start_bg "${name}" "$@" ;;
+	stop) stop_bg "${1:?usage: node.sh stop NAME}" "${2:-20}" ;;
+	exec)
+		[[ "${1:-}" == "--" ]] && shift
+		exec nsenter --net="$(netns_path)" -- "$@" ;;
+	ctr) exec ctr --address "${CONTAINERD_SOCK}" "$@" ;;
+	crilist) exec "${BIN_DIR}/cricleanup" -address "${CONTAINERD_SOCK}" -list ;;
+	status) cmd_status ;;
+	down) cmd_down ;;
+	*) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	esac
+}
+
+main "$@"

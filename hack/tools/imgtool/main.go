@@ -1,0 +1,434 @@
+// Command imgtool writes the container images the e2e node runs, without a
+// registry or a container engine: each image is FROM scratch plus static
+// binaries (and, for kube-proxy, iptables-nft/nft/conntrack with their shared
+// libraries taken from the host), written as a docker-archive tarball that
+// `ctr -n k8s.io images import` loads under the exact names the rendered
+// manifests (and kubeadm) use.
+//
+//	imgtool build -bin-dir hack/_output/bin -out hack/_output/images [-<image>-image ref ...]
+//
+// It writes <out>/<image>.tar and <out>/images.txt (one "file ref[,ref...]"
+// line per image). An image whose inputs (binaries, host files, names) did not
+// change since the last run is not rewritten.
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// image describes one image to build.
+type image struct {
+	key        string   // short name; the tarball is <key>.tar
+	refs       []string // names to tag it with; the first is the primary one
+	files      []file   // files from the build output / host
+	hostPaths  []string // host files copied with their symlink chains (kube-proxy)
+	links      map[string]string
+	entrypoint []string
+	cmd        []string
+	optional   bool // skip (with a message) when a binary is missing
+}
+
+type file struct {
+	src, dst string
+	mode     int64
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "build" {
+		fmt.Fprintln(os.Stderr, "usage: imgtool build [flags]  (imgtool build -h for flags)")
+		os.Exit(2)
+	}
+	fs := flag.NewFlagSet("build", flag.ExitOnError)
+	binDir := fs.String("bin-dir", "hack/_output/bin", "directory with the built binaries")
+	out := fs.String("out", "hack/_output/images", "output directory for the image tarballs")
+	apiserver := fs.String("kube-apiserver-image", "registry.k8s.io/kube-apiserver:v1.37.2", "kube-apiserver image name")
+	cm := fs.String("kube-controller-manager-image", "registry.k8s.io/kube-controller-manager:v1.37.2", "kube-controller-manager image name")
+	sched := fs.String("kube-scheduler-image", "registry.k8s.io/kube-scheduler:v1.37.2", "kube-scheduler image name")
+	proxy := fs.String("kube-proxy-image", "registry.k8s.io/kube-proxy:v1.37.2", "kube-proxy image name")
+	etcd := fs.String("etcd-image", "registry.k8s.io/etcd:3.7.3-0", "etcd image name")
+	var etcdExtra stringList
+	fs.Var(&etcdExtra, "etcd-extra-tag", "additional name for the etcd image (repeatable; default registry.k8s.io/etcd:3.7.0-0, the name kubeadm v1.37.2 wants)")
+	coredns := fs.String("coredns-image", "registry.k8s.io/coredns/coredns:v1.15.0", "CoreDNS image name (skipped with a message if no coredns binary was built)")
+	pause := fs.String("pause-image", "registry.k8s.io/pause:3.10.2", "pause (sandbox) image name")
+	testserver := fs.String("testserver-image", "localhost/bootstrap-e2e/testserver:v1", "e2e test workload image name (hack/tools/testserver)")
+	var extra stringList
+	fs.Var(&extra, "extra", "additional single-binary image as ref=binary (binary from -bin-dir or an absolute path, placed at /usr/local/bin/<name>); repeatable")
+	only := fs.String("only", "", "comma-separated image keys to build (default all)")
+	_ = fs.Parse(os.Args[2:])
+	if len(etcdExtra) == 0 {
+		etcdExtra = stringList{"registry.k8s.io/etcd:3.7.0-0"}
+	}
+	if *etcd == "" {
+		etcdExtra = nil
+	}
+
+	bin := func(n string) file {
+		return file{src: filepath.Join(*binDir, n), dst: "/usr/local/bin/" + n, mode: 0o755}
+	}
+	single := func(key, ref, b string) image {
+		return image{key: key, refs: []string{ref}, files: []file{bin(b)}, cmd: []string{"/usr/local/bin/" + b}}
+	}
+	images := []image{
+		single("kube-apiserver", *apiserver, "kube-apiserver"),
+		single("kube-controller-manager", *cm, "kube-controller-manager"),
+		single("kube-scheduler", *sched, "kube-scheduler"),
+		kubeProxyImage(*proxy, bin("kube-proxy")),
+		{key: "etcd", refs: append([]string{*etcd}, etcdExtra...), files: []file{bin("etcd"), bin("etcdctl"), bin("etcdutl")}, cmd: []string{"/usr/local/bin/etcd"}},
+		{key: "coredns", refs: []string{*coredns}, files: []file{{src: filepath.Join(*binDir, "coredns"), dst: "/coredns", mode: 0o755}},
+			entrypoint: []string{"/coredns"}, optional: true},
+		{key: "pause", refs: []string{*pause}, files: []file{{src: filepath.Join(*binDir, "pause"), dst: "/pause", mode: 0o755}},
+			entrypoint: []string{"/pause"}},
+		single("testserver", *testserver, "testserver"),
+	}
+	for _, e := range extra {
+		ref, b, ok := strings.Cut(e, "=")
+		if !ok {
+			fatalf("-extra %q: want ref=binary", e)
+		}
+		f := bin(b)
+		if filepath.IsAbs(b) {
+			f = file{src: b, dst: "/usr/local/bin/" + filepath.Base(b), mode: 0o755}
+		}
+		images = append(images, image{key: "extra-" + filepath.Base(b), refs: []string{ref}, files: []file{f}, cmd: []string{f.dst}})
+	}
+	want := map[string]bool{}
+	for _, k := range strings.Split(*only, ",") {
+		if k != "" {
+			want[k] = true
+		}
+	}
+
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		fatalf("%v", err)
+	}
+	var index []string
+	for _, img := range images {
+		if len(want) > 0 && !want[img.key] {
+			continue
+		}
+		if img.refs[0] == "" {
+			fmt.Printf("imgtool: %s: no image name given; skipped\n", img.key)
+			continue
+		}
+		start := time.Now()
+		built, err := build(img, *out)
+		var missing *missingError
+		switch {
+		case errors.As(err, &missing) && img.optional:
+			fmt.Printf("imgtool: %s: SKIPPED, %v (the e2e treats %s as absent)\n", img.key, err, img.refs[0])
+			_ = os.Remove(filepath.Join(*out, img.key+".tar"))
+			_ = os.Remove(filepath.Join(*out, img.key+".stamp"))
+			continue
+		case err != nil:
+			fatalf("%s: %v", img.key, err)
+		}
+		state := "up to date"
+		if built {
+			state = fmt.Sprintf("written in %.1fs", time.Since(start).Seconds())
+		}
+		fmt.Printf("imgtool: %s: %s (%s)\n", img.key, strings.Join(img.refs, ", "), state)
+		index = append(index, img.key+".tar "+strings.Join(img.refs, ","))
+	}
+	if len(want) == 0 {
+		if err := os.WriteFile(filepath.Join(*out, "images.txt"), []byte(strings.Join(index, "\n")+"\n"), 0o644); err != nil {
+			fatalf("%v", err)
+		}
+	}
+}
+
+func kubeProxyImage(ref string, kp file) image {
+	img := image{key: "kube-proxy", refs: []string{ref}, files: []file{kp}, cmd: []string{"/usr/local/bin/kube-proxy"},
+		links: map[string]string{}}
+	// iptables-nft (multi-call binary; dispatches on argv[0]), nft, conntrack.
+	img.hostPaths = append(img.hostPaths, "/usr/sbin/xtables-nft-multi", "/usr/sbin/nft", "/usr/sbin/conntrack")
+	for _, n := range []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore",
+		"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "ip6tables-nft-save", "ip6tables-nft-restore"} {
+		img.links["/usr/sbin/"+n] = "xtables-nft-multi"
+	}
+	mods, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/xtables/*.so")
+	img.hostPaths = append(img.hostPaths, mods...)
+	for _, f := range []string{"/etc/protocols", "/etc/services", "/etc/ethertypes"} {
+		if _, err := os.Stat(f); err == nil {
+			img.hostPaths = append(img.hostPaths, f)
+		}
+	}
+	return img
+}
+
+type missingError struct{ path string }
+
+func (e *missingError) Error() string { return e.path + " does not exist" }
+
+// build writes <out>/<key>.tar unless its stamp says the inputs are unchanged.
+func build(img image, out string) (bool, error) {
+	for _, f := range img.files {
+		if _, err := os.Stat(f.src); err != nil {
+			return false, &missingError{f.src}
+		}
+	}
+	layer := newLayer()
+	layer.base()
+	for _, f := range img.files {
+		if err := layer.addFile(f.src, f.dst, f.mode); err != nil {
+			return false, err
+		}
+	}
+	if len(img.hostPaths) > 0 {
+		libs, err := sharedLibs(img.hostPaths)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range append(append([]string{}, img.hostPaths...), libs...) {
+			if err := layer.addHostPath(p); err != nil {
+				return false, err
+			}
+		}
+	}
+	var linkNames []string
+	for l := range img.links {
+		linkNames = append(linkNames, l)
+	}
+	sort.Strings(linkNames)
+	for _, l := range linkNames {
+		layer.addSymlink(l, img.links[l])
+	}
+
+	// The stamp covers the layer content and the image metadata.
+	h := sha256.New()
+	h.Write(layer.buf.Bytes())
+	fmt.Fprintf(h, "%q %q %q", img.refs, img.entrypoint, img.cmd)
+	stamp := hex.EncodeToString(h.Sum(nil))
+	tarPath := filepath.Join(out, img.key+".tar")
+	stampPath := filepath.Join(out, img.key+".stamp")
+	if old, err := os.ReadFile(stampPath); err == nil && string(old) == stamp {
+		if _, err := os.Stat(tarPath); err == nil {
+			return false, nil
+		}
+	}
+
+	if err := layer.tw.Close(); err != nil {
+		return false, err
+	}
+	data := layer.buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		tarball.WithCompressionLevel(gzip.BestSpeed))
+	if err != nil {
+		return false, err
+	}
+	v1img, err := mutate.AppendLayers(empty.Image, l)
+	if err != nil {
+		return false, err
+	}
+	cfg, err := v1img.ConfigFile()
+	if err != nil {
+		return false, err
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	cfg.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
+	cfg.Config.Env = []string{"PATH=" + defaultPath}
+	cfg.Config.Entrypoint = img.entrypoint
+	cfg.Config.Cmd = img.cmd
+	cfg.Config.WorkingDir = "/"
+	v1img, err = mutate.ConfigFile(v1img, cfg)
+	if err != nil {
+		return false, err
+	}
+	refs := map[name.Reference]v1.Image{}
+	for _, r := range img.refs {
+		tag, err := name.NewTag(r, name.StrictValidation)
+		if err != nil {
+			return false, fmt.Errorf("image name %q: %w", r, err)
+		}
+		refs[tag] = v1img
+	}
+	tmp := tarPath + ".tmp"
+	if err := tarball.MultiRefWriteToFile(tmp, refs); err != nil {
+		return false, err
+	}
+	if err := os.Rename(tmp, tarPath); err != nil {
+		return false, err
+	}
+	return true, os.WriteFile(stampPath, []byte(stamp), 0o644)
+}
+
+var lddRe = regexp.MustCompile(`(?m)^\s*(?:\S+ => )?(/\S+) \(0x`)
+
+// sharedLibs lists the shared libraries (ldd) that the given host ELF files need.
+func sharedLibs(paths []string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/usr/sbin/") && !strings.HasSuffix(p, ".so") {
+			continue
+		}
+		outb, err := exec.Command("ldd", p).Output()
+		if err != nil {
+			return nil, fmt.Errorf("ldd %s: %w", p, err)
+		}
+		for _, m := range lddRe.FindAllStringSubmatch(string(outb), -1) {
+			seen[m[1]] = true
+		}
+	}
+	var libs []string
+	for l := range seen {
+		libs = append(libs, l)
+	}
+	sort.Strings(libs)
+	return libs, nil
+}
+
+// layer is one uncompressed tar layer built in memory, deterministic.
+type layer struct {
+	buf  bytes.Buffer
+	tw   *tar.Writer
+	seen map[string]bool
+}
+
+var epoch = time.Unix(0, 0).UTC()
+
+func newLayer() *layer {
+	l := &layer{seen: map[string]bool{}}
+	l.tw = tar.NewWriter(&l.buf)
+	return l
+}
+
+func (l *layer) header(h *tar.Header) {
+	h.ModTime, h.Format = epoch, tar.FormatPAX
+	if err := l.tw.WriteHeader(h); err != nil {
+		fatalf("tar: %v", err)
+	}
+}
+
+func (l *layer) dir(p string, mode int64) {
+	p = path.Clean(p)
+	if p == "/" || l.seen[p] {
+		return
+	}
+	l.dir(path.Dir(p), 0o755)
+	l.seen[p] = true
+	l.header(&tar.Header{Typeflag: tar.TypeDir, Name: strings.TrimPrefix(p, "/") + "/", Mode: mode})
+}
+
+func (l *layer) content(p string, mode int64, data []byte) {
+	p = path.Clean(p)
+	if l.seen[p] {
+		return
+	}
+	l.dir(path.Dir(p), 0o755)
+	l.seen[p] = true
+	l.header(&tar.Header{Typeflag: tar.TypeReg, Name: strings.TrimPrefix(p, "/"), Mode: mode, Size: int64(len(data))})
+	if _, err := l.tw.Write(data); err != nil {
+		fatalf("tar: %v", err)
+	}
+}
+
+func (l *layer) addSymlink(p, target string) {
+	p = path.Clean(p)
+	if l.seen[p] {
+		return
+	}
+	l.dir(path.Dir(p), 0o755)
+	l.seen[p] = true
+	l.header(&tar.Header{Typeflag: tar.TypeSymlink, Name: strings.TrimPrefix(p, "/"), Linkname: target, Mode: 0o777})
+}
+
+func (l *layer) addFile(src, dst string, mode int64) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	l.content(dst, mode, data)
+	return nil
+}
+
+// base adds what every image gets: /tmp, /etc/passwd, /etc/group, /etc/nsswitch.conf,
+// and the merged-/usr symlinks so that host paths like /lib64/ld-linux-x86-64.so.2 resolve.
+func (l *layer) base() {
+	l.dir("/tmp", 0o1777)
+	l.dir("/var/run", 0o755)
+	l.content("/etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"))
+	l.content("/etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n"))
+	l.content("/etc/nsswitch.conf", 0o644, []byte("hosts: files dns\nprotocols: files\nservices: files\n"))
+}
+
+// addHostPath copies a host file into the layer at the same path, recreating
+// every symlink on the way (e.g. /lib -> usr/lib) so the path resolves in the image.
+func (l *layer) addHostPath(p string) error {
+	return l.addHostPathDepth(p, 0)
+}
+
+func (l *layer) addHostPathDepth(p string, depth int) error {
+	if depth > 40 {
+		return fmt.Errorf("%s: too many symlinks", p)
+	}
+	p = path.Clean(p)
+	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
+	cur := ""
+	for i, part := range parts {
+		cur += "/" + part
+		fi, err := os.Lstat(cur)
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			target, err := os.Readlink(cur)
+			if err != nil {
+				return err
+			}
+			l.addSymlink(cur, target)
+			resolved := target
+			if !path.IsAbs(target) {
+				resolved = path.Join(path.Dir(cur), target)
+			}
+			rest := strings.Join(parts[i+1:], "/")
+			return l.addHostPathDepth(path.Join(resolved, rest), depth+1)
+		}
+		if i < len(parts)-1 {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s: not a directory", cur)
+			}
+			l.dir(cur, 0o755)
+			continue
+		}
+		if fi.IsDir() {
+			l.dir(cur, int64(fi.Mode().Perm()))
+			return nil
+		}
+		return l.addFile(cur, cur, int64(fi.Mode().Perm()))
+	}
+	return nil
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "imgtool: "+format+"\n", args...)
+	os.Exit(1)
+}
