@@ -92,9 +92,16 @@ func parseDocument(data []byte) (*yaml.Node, field.ErrorList) {
 		}
 		return nil, field.ErrorList{rootError("not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "))}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, field.ErrorList{rootError("more than one YAML document: the file must hold exactly one " + Kind)}
+	for {
+		// Empty documents after the first (a trailing "---") are harmless.
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || len(extra.Content) > 0 && extra.Content[0].ShortTag() != "!!null" {
+			return nil, field.ErrorList{rootError("more than one YAML document: the file must hold exactly one " + Kind)}
+		}
 	}
 	if len(doc.Content) == 0 || doc.Content[0].ShortTag() == "!!null" { // e.g. only "---"
 		return nil, empty
@@ -274,6 +281,10 @@ func (w *walker) typeError(te *json.UnmarshalTypeError) *field.Error {
 		want = "a string (quote the value)"
 	case reflect.Int32, reflect.Int64, reflect.Int:
 		want = "an integer"
+		if n, ok := strings.CutPrefix(te.Value, "number "); ok && !strings.ContainsAny(n, ".eE") {
+			bits := te.Type.Bits()
+			want = fmt.Sprintf("an integer between %d and %d", int64(-1)<<(bits-1), uint64(1)<<(bits-1)-1)
+		}
 	case reflect.Slice:
 		want = "a list"
 	case reflect.Struct, reflect.Map, reflect.Pointer:

@@ -34,6 +34,9 @@ func TestDecode(t *testing.T) {
 		{name: "JSON",
 			in:    `{"apiVersion": "config.bootstrap.dev/v1alpha1", "kind": "BootstrapConfiguration", "apiServer": {"bindPort": 8443}}`,
 			check: func(c *BootstrapConfiguration) bool { return c.APIServer.BindPort == 8443 }},
+		{name: "document markers and a trailing empty document",
+			in:    "---\n" + header + "clusterName: a\n---\n# nothing\n",
+			check: func(c *BootstrapConfiguration) bool { return c.ClusterName == "a" }},
 		{name: "durations",
 			in: header + "certificates: {caValidity: 1000h, validity: 90m}\n",
 			check: func(c *BootstrapConfiguration) bool {
@@ -45,6 +48,8 @@ func TestDecode(t *testing.T) {
 		{name: "mapping where a string belongs", in: header + "clusterName: {a: b}\n", wantErr: "clusterName: Invalid value: line 3: must be a string"},
 		{name: "list where a mapping belongs", in: header + "apiServer: [a]\n", wantErr: "apiServer: Invalid value: line 3: must be a mapping, found array"},
 		{name: "integer overflow", in: header + "apiServer: {bindPort: 99999999999999999999}\n", wantErr: "apiServer.bindPort"},
+		{name: "int32 overflow", in: header + "apiServer: {bindPort: 9999999999}\n", wantErr: "apiServer.bindPort: Invalid value: \"9999999999\": line 3: must be an integer between -2147483648 and 2147483647"},
+		{name: "float for an integer", in: header + "apiServer: {bindPort: 64.43}\n", wantErr: "must be an integer, found number 64.43"},
 		{name: "kind is not a string", in: "apiVersion: config.bootstrap.dev/v1alpha1\nkind: [BootstrapConfiguration]\n", wantErr: "kind: Unsupported value"},
 		{name: "only a document separator", in: "---\n", wantErr: "the configuration is empty"},
 		{name: "whitespace", in: " \n\t\n", wantErr: "the configuration is empty"},

@@ -45,8 +45,7 @@ var versionRE = regexp.MustCompile(`^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9]
 func Validate(c *BootstrapConfiguration) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, dns1123(field.NewPath("clusterName"), c.ClusterName, validation.IsDNS1123Label)...)
-	versionErrs := validateVersion(field.NewPath("kubernetesVersion"), c.KubernetesVersion)
-	errs = append(errs, versionErrs...)
+	errs = append(errs, validateVersion(field.NewPath("kubernetesVersion"), c.KubernetesVersion)...)
 	errs = append(errs, validateImages(c)...)
 	advertise, apiErrs := validateAPIServer(c, field.NewPath("apiServer"))
 	errs = append(errs, apiErrs...)
@@ -102,22 +101,28 @@ func validateImages(c *BootstrapConfiguration) field.ErrorList {
 		{"etcd", c.Images.Etcd, repo + "/etcd:" + EtcdVersion + "-0"},
 		{"coreDNS", c.Images.CoreDNS, repo + "/coredns/coredns:" + CoreDNSVersion},
 		{"pause", c.Images.Pause, repo + "/pause:" + PauseVersion},
-		{"flannel", c.Images.Flannel, ""},
+		{"flannel", c.Images.Flannel, flannelDefault(c)},
 	} {
 		switch {
 		case img.value == img.derived:
-			// Derived from imageRepository and kubernetesVersion, whose
-			// errors are already reported at their own paths.
+			// The default, derived from imageRepository and kubernetesVersion,
+			// whose errors are already reported at their own paths; or an
+			// unused flannel image left empty.
 		case img.value == "":
-			if img.name != "flannel" || c.Networking.CNI == CNIFlannel {
-				errs = append(errs, field.Required(ip.Child(img.name), "an image reference"))
-			}
+			errs = append(errs, field.Required(ip.Child(img.name), "an image reference"))
 		case !validImageReference(img.value):
 			errs = append(errs, field.Invalid(ip.Child(img.name), img.value,
 				"must be an image reference such as registry.k8s.io/pause:3.10.2: lowercase repository, optional :tag and @sha256:digest"))
 		}
 	}
 	return errs
+}
+
+func flannelDefault(c *BootstrapConfiguration) string {
+	if c.Networking.CNI == CNIFlannel {
+		return FlannelImage
+	}
+	return ""
 }
 
 // validateAPIServer also returns the advertise address when it is valid, as
