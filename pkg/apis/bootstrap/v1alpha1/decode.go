@@ -182,6 +182,11 @@ func (w *walker) toJSON(buf *bytes.Buffer, n *yaml.Node, p *field.Path, stringly
 				w.errs = append(w.errs, field.Invalid(p, field.OmitValueType{}, fmt.Sprintf("line %d: keys must be plain strings", k.Line)))
 				continue
 			}
+			if k.ShortTag() == "!!merge" {
+				// Merging would need its own duplicate and override rules.
+				w.errs = append(w.errs, field.Forbidden(p.Child(k.Value), fmt.Sprintf("line %d: YAML merge keys are not supported: write the fields out", k.Line)))
+				continue
+			}
 			isMap := p != nil && strings.HasSuffix(p.String(), "extraArgs")
 			cp := p.Child(k.Value)
 			if isMap {

@@ -55,6 +55,7 @@ func TestDecode(t *testing.T) {
 		{name: "whitespace", in: " \n\t\n", wantErr: "the configuration is empty"},
 		{name: "a scalar", in: "hello", wantErr: `found the text "hello"`},
 		{name: "tabs", in: header + "apiServer:\n\tbindPort: 1\n", wantErr: "not valid YAML"},
+		{name: "merge keys", in: header + "apiServer:\n  <<: {bindPort: 1}\n", wantErr: "apiServer.<<: Forbidden: line 4: YAML merge keys are not supported"},
 		{name: "billion laughs", in: laughs(), wantErr: "expands to more than"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
