@@ -1,0 +1,142 @@
+package tempcontrolplane
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+)
+
+// Config holds every value the temporary control plane needs, explicitly, so
+// that tests can run it on random ports and `bootstrap start` can derive it
+// from the cluster configuration with FromBootstrapConfiguration.
+type Config struct {
+	// AssetDir is a rendered asset dir (pkg/assets layout): PKI and kubeconfigs are read from it.
+	AssetDir string
+
+	// BindAddress and BindPort are where the temporary apiserver listens. The port is
+	// bound with SO_REUSEPORT so that the self-hosted kube-apiserver can share it.
+	BindAddress string
+	BindPort    int
+
+	// EtcdName is the boot member's name (the node name).
+	EtcdName string
+	// EtcdDataDir is the boot member's data dir; it is created if missing and never deleted.
+	EtcdDataDir string
+	// EtcdAdvertiseAddress is the address peers use to reach the boot member (the node IP).
+	// Empty means 127.0.0.1. Clients may always use 127.0.0.1.
+	EtcdAdvertiseAddress string
+	EtcdClientPort       int
+	EtcdPeerPort         int
+	// AdoptDataDir accepts an existing etcd data dir without the marker this package writes
+	// (e.g. a snapshot restored by `bootstrap recover`). A marker of another cluster is
+	// always refused.
+	AdoptDataDir bool
+
+	// KubernetesVersion is what /version reports, e.g. v1.37.2.
+	KubernetesVersion string
+	// ServiceCIDR is where ClusterIPs of Services created without one come from.
+	ServiceCIDR string
+
+	// ReadyTimeout bounds the wait for etcd and the apiserver to become ready (default 60s).
+	ReadyTimeout time.Duration
+	// StopGracePeriod is how long in-flight requests get before connections are
+	// force-closed on Stop (default 500ms).
+	StopGracePeriod time.Duration
+	// EtcdLogLevel is the embedded etcd's zap level (default "error": etcd is chatty).
+	EtcdLogLevel string
+}
+
+// FromBootstrapConfiguration derives a Config from a defaulted cluster configuration.
+func FromBootstrapConfiguration(c *v1alpha1.BootstrapConfiguration, assetDir string) (Config, error) {
+	if c.Etcd.Local == nil {
+		return Config{}, fmt.Errorf("the temporary control plane needs etcd.local (an external etcd is not supported for bootstrapping)")
+	}
+	if c.APIServer.AdvertiseAddress == "" {
+		return Config{}, fmt.Errorf("apiServer.advertiseAddress is required")
+	}
+	cfg := Config{
+		AssetDir:             assetDir,
+		BindAddress:          c.APIServer.AdvertiseAddress,
+		BindPort:             int(c.APIServer.BindPort),
+		EtcdName:             c.Node.Name,
+		EtcdDataDir:          c.Etcd.Local.BootDataDir,
+		EtcdAdvertiseAddress: c.APIServer.AdvertiseAddress,
+		EtcdClientPort:       int(c.Etcd.Local.BootClientPort),
+		EtcdPeerPort:         int(c.Etcd.Local.BootPeerPort),
+		KubernetesVersion:    c.KubernetesVersion,
+		ServiceCIDR:          c.Networking.ServiceCIDR,
+	}
+	return cfg, cfg.complete()
+}
+
+// complete fills defaults and validates; it is called by New as well.
+func (c *Config) complete() error {
+	var errs []string
+	if c.AssetDir == "" {
+		errs = append(errs, "asset dir is required")
+	}
+	if c.BindAddress == "" {
+		c.BindAddress = "127.0.0.1"
+	}
+	if net.ParseIP(c.BindAddress) == nil {
+		errs = append(errs, fmt.Sprintf("bind address %q is not an IP address", c.BindAddress))
+	}
+	if c.EtcdAdvertiseAddress == "" {
+		c.EtcdAdvertiseAddress = "127.0.0.1"
+	}
+	if net.ParseIP(c.EtcdAdvertiseAddress) == nil {
+		errs = append(errs, fmt.Sprintf("etcd advertise address %q is not an IP address", c.EtcdAdvertiseAddress))
+	}
+	if c.EtcdName == "" {
+		c.EtcdName = "bootstrap"
+	}
+	if c.EtcdDataDir == "" {
+		errs = append(errs, "etcd data dir is required")
+	}
+	for name, p := range map[string]int{"apiserver bind port": c.BindPort, "etcd client port": c.EtcdClientPort, "etcd peer port": c.EtcdPeerPort} {
+		if p <= 0 || p > 65535 {
+			errs = append(errs, fmt.Sprintf("%s %d is out of range", name, p))
+		}
+	}
+	if c.EtcdClientPort == c.EtcdPeerPort {
+		errs = append(errs, fmt.Sprintf("etcd client and peer port are both %d", c.EtcdClientPort))
+	}
+	if c.KubernetesVersion == "" {
+		c.KubernetesVersion = v1alpha1.DefaultKubernetesVersion
+	}
+	if !strings.HasPrefix(c.KubernetesVersion, "v") {
+		errs = append(errs, fmt.Sprintf("kubernetes version %q must look like v1.37.2", c.KubernetesVersion))
+	}
+	if c.ServiceCIDR == "" {
+		c.ServiceCIDR = v1alpha1.DefaultServiceCIDR
+	}
+	if _, _, err := net.ParseCIDR(c.ServiceCIDR); err != nil {
+		errs = append(errs, fmt.Sprintf("service CIDR %q: %v", c.ServiceCIDR, err))
+	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = 60 * time.Second
+	}
+	if c.StopGracePeriod == 0 {
+		c.StopGracePeriod = 500 * time.Millisecond
+	}
+	if c.EtcdLogLevel == "" {
+		c.EtcdLogLevel = "error"
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid temporary control plane configuration: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// EtcdClientURL is the URL clients of the boot member use.
+func (c *Config) EtcdClientURL() string {
+	return fmt.Sprintf("https://%s", net.JoinHostPort("127.0.0.1", fmt.Sprint(c.EtcdClientPort)))
+}
+
+// APIServerURL is the URL of the temporary apiserver.
+func (c *Config) APIServerURL() string {
+	return fmt.Sprintf("https://%s", net.JoinHostPort(c.BindAddress, fmt.Sprint(c.BindPort)))
+}

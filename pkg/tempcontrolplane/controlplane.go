@@ -1,0 +1,203 @@
+package tempcontrolplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// ControlPlane is the boot etcd member plus the temporary apiserver.
+// Use New, then Start; ReadyNotify closes once both serve; Stop tears down
+// in reverse order.
+type ControlPlane struct {
+	cfg   Config
+	admin *rest.Config
+
+	etcd     *bootEtcd
+	server   *genericapiserver.GenericAPIServer
+	listener *trackingListener
+
+	ready   chan struct{}
+	errc    chan error
+	cancel  context.CancelFunc
+	runDone chan struct{}
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// New validates the configuration and reads the admin kubeconfig; it starts
+// nothing.
+func New(cfg Config) (*ControlPlane, error) {
+	if err := cfg.complete(); err != nil {
+		return nil, err
+	}
+	path := assets.Path(cfg.AssetDir, assets.AdminKubeconfig)
+	admin, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return nil, fmt.Errorf("asset %s: %w (re-run `bootstrap render`)", path, err)
+	}
+	// Talk to this apiserver, whatever external URL the kubeconfig names.
+	admin.Host = cfg.APIServerURL()
+	admin.QPS, admin.Burst = 200, 400
+	return &ControlPlane{cfg: cfg, admin: admin, ready: make(chan struct{}), errc: make(chan error, 2)}, nil
+}
+
+// Start boots etcd, then the apiserver, and waits (bounded by
+// Config.ReadyTimeout and ctx) until the apiserver reports ready, which
+// includes the system namespaces existing. On error everything started is
+// stopped again.
+func (c *ControlPlane) Start(ctx context.Context) (err error) {
+	e, err := startEtcd(&c.cfg)
+	if err != nil {
+		return err
+	}
+	c.etcd = e
+	defer func() {
+		if err != nil {
+			_ = c.Stop()
+		}
+	}()
+
+	s, tl, err := buildAPIServer(&c.cfg, c.admin)
+	if err != nil {
+		return err
+	}
+	c.server, c.listener = s, tl
+	runCtx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.runDone = make(chan struct{})
+	prepared := s.PrepareRun()
+	runErr := make(chan error, 1)
+	go func() {
+		defer close(c.runDone)
+		if err := prepared.RunWithContext(runCtx); err != nil {
+			runErr <- err
+		}
+	}()
+
+	if err := c.waitReady(ctx, runErr); err != nil {
+		return err
+	}
+	close(c.ready)
+	// From now on failures of either component surface on Err().
+	go func() {
+		select {
+		case err, ok := <-c.etcd.Err():
+			if ok && err != nil {
+				c.errc <- fmt.Errorf("boot etcd member: %w", err)
+			}
+		case err := <-runErr:
+			c.errc <- fmt.Errorf("temporary apiserver: %w", err)
+		case <-c.runDone:
+		}
+	}()
+	return nil
+}
+
+// waitReady polls /readyz over the real TLS port with the admin identity, so
+// "ready" means exactly what a client will see.
+func (c *ControlPlane) waitReady(ctx context.Context, runErr <-chan error) error {
+	client, err := rest.HTTPClientFor(c.admin)
+	if err != nil {
+		return err
+	}
+	defer client.CloseIdleConnections()
+	deadline := time.NewTimer(c.cfg.ReadyTimeout)
+	defer deadline.Stop()
+	var last error
+	for {
+		last = probe(ctx, client, c.cfg.APIServerURL()+"/readyz")
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the temporary apiserver: %w (last probe: %v)", ctx.Err(), last)
+		case err := <-runErr:
+			return fmt.Errorf("temporary apiserver failed to start: %w", err)
+		case err := <-c.etcd.Err():
+			return fmt.Errorf("boot etcd member failed: %w", err)
+		case <-deadline.C:
+			return fmt.Errorf("temporary apiserver at %s not ready after %s: last /readyz probe: %v", c.cfg.APIServerURL(), c.cfg.ReadyTimeout, last)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func probe(ctx context.Context, client *http.Client, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", url, resp.Status)
+	}
+	return nil
+}
+
+// ReadyNotify is closed once etcd and the apiserver serve.
+func (c *ControlPlane) ReadyNotify() <-chan struct{} { return c.ready }
+
+// Err delivers a failure of etcd or the apiserver after Start returned.
+func (c *ControlPlane) Err() <-chan error { return c.errc }
+
+// EtcdEndpoint is the boot member's client URL (TLS, client certs required).
+func (c *ControlPlane) EtcdEndpoint() string { return c.cfg.EtcdClientURL() }
+
+// APIServerURL is where the temporary apiserver listens.
+func (c *ControlPlane) APIServerURL() string { return c.cfg.APIServerURL() }
+
+// AdminConfig is a client config for the rendered admin identity pointed at
+// this apiserver.
+func (c *ControlPlane) AdminConfig() *rest.Config { return rest.CopyConfig(c.admin) }
+
+// Stop stops the apiserver (closing remaining connections, watches included,
+// after Config.StopGracePeriod) and then etcd. The data dir is kept. It is
+// safe to call more than once.
+func (c *ControlPlane) Stop() error {
+	c.stopOnce.Do(func() {
+		var errs []error
+		if c.cancel != nil {
+			c.cancel()
+			grace := time.NewTimer(c.cfg.StopGracePeriod)
+			select {
+			case <-c.runDone:
+			case <-grace.C:
+				// Watches and other long requests would hold the server for up
+				// to a minute; the hand-over wants it gone now.
+				c.listener.closeAll()
+				select {
+				case <-c.runDone:
+				case <-time.After(5 * time.Second):
+					errs = append(errs, errors.New("temporary apiserver did not stop within 5s of closing its connections"))
+				}
+			}
+			grace.Stop()
+		} else if c.listener != nil {
+			errs = append(errs, c.listener.Close())
+		}
+		if c.etcd != nil {
+			c.etcd.Close()
+		}
+		c.stopErr = utilerrors.NewAggregate(errs)
+	})
+	return c.stopErr
+}
