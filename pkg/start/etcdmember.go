@@ -1,0 +1,121 @@
+package start
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// EtcdClient connects to etcd endpoints with the asset dir's
+// apiserver-etcd-client certificate (etcd runs without its own RBAC, so any
+// client certificate of the etcd CA may manage membership).
+func EtcdClient(assetDir string, endpoints ...string) (*clientv3.Client, error) {
+	info := transport.TLSInfo{
+		CertFile:      assets.Path(assetDir, assets.APIServerEtcdClientCert),
+		KeyFile:       assets.Path(assetDir, assets.APIServerEtcdClientKey),
+		TrustedCAFile: assets.Path(assetDir, assets.EtcdCACert),
+	}
+	tlsCfg, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd client TLS from %s: %w", assetDir, err)
+	}
+	tlsCfg.MinVersion = tls.VersionTLS12
+	return clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		TLS:         tlsCfg,
+		DialTimeout: 5 * time.Second,
+		Logger:      zap.NewNop(),
+	})
+}
+
+// memberByPeerURL finds a member by one of its peer URLs.
+func memberByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) (*clientv3.Member, error) {
+	resp, err := cli.MemberList(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing etcd members: %w", err)
+	}
+	for _, m := range resp.Members {
+		for _, u := range m.PeerURLs {
+			if u == peerURL {
+				m := *m
+				return (*clientv3.Member)(&m), nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// AddLearner adds the persistent member as a learner, or returns it when a
+// previous run already did: a learner does not count for quorum, so adding
+// it never makes the boot member's cluster unavailable.
+func AddLearner(ctx context.Context, cli *clientv3.Client, peerURL string) (uint64, error) {
+	m, err := memberByPeerURL(ctx, cli, peerURL)
+	if err != nil {
+		return 0, err
+	}
+	if m != nil {
+		return m.ID, nil
+	}
+	resp, err := cli.MemberAddAsLearner(ctx, []string{peerURL})
+	if err != nil {
+		return 0, fmt.Errorf("adding etcd learner %s: %w", peerURL, err)
+	}
+	return resp.Member.ID, nil
+}
+
+// Promote promotes a learner once it has caught up, retrying while etcd
+// says it is not ready yet, until ctx ends.
+func Promote(ctx context.Context, cli *clientv3.Client, id uint64, timeout time.Duration) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		_, err := cli.MemberPromote(ctx, id)
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, rpctypes.ErrGRPCMemberNotLearner) || errors.Is(err, rpctypes.ErrMemberNotLearner):
+			return true, nil // promoted by an earlier run
+		}
+		last = err
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("promoting etcd member %x: %w (last error: %v); is the etcd static pod running? check its logs with crictl/ctr or kubectl -n kube-system logs etcd-<node>", id, err, last)
+	}
+	return nil
+}
+
+// RemoveMember removes the member with peerURL, if it is still there. etcd
+// refuses to remove a member until the remaining ones have been connected for
+// a few seconds ("unhealthy cluster"), so it retries until timeout.
+func RemoveMember(ctx context.Context, cli *clientv3.Client, peerURL string, timeout time.Duration) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		m, err := memberByPeerURL(ctx, cli, peerURL)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		if m == nil {
+			return true, nil
+		}
+		if _, err := cli.MemberRemove(ctx, m.ID); err != nil {
+			last = fmt.Errorf("removing etcd member %s (%x): %w", m.Name, m.ID, err)
+			return errors.Is(err, rpctypes.ErrGRPCMemberNotFound), nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w (last error: %v)", err, last)
+	}
+	return nil
+}
