@@ -38,8 +38,15 @@ func EtcdClient(assetDir string, endpoints ...string) (*clientv3.Client, error) 
 	})
 }
 
+// member is what membership changes need to know of an etcd member.
+type member struct {
+	ID        uint64
+	Name      string
+	IsLearner bool
+}
+
 // memberByPeerURL finds a member by one of its peer URLs.
-func memberByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) (*clientv3.Member, error) {
+func memberByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) (*member, error) {
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing etcd members: %w", err)
@@ -47,8 +54,7 @@ func memberByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) 
 	for _, m := range resp.Members {
 		for _, u := range m.PeerURLs {
 			if u == peerURL {
-				m := *m
-				return (*clientv3.Member)(&m), nil
+				return &member{ID: m.ID, Name: m.Name, IsLearner: m.IsLearner}, nil
 			}
 		}
 	}
