@@ -1,0 +1,176 @@
+package start
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// waitFor polls check until it reports done, printing what is still missing
+// every 15 s and returning the last state on timeout: bootkube's silent
+// "Unable to determine api-server readiness" must never happen here.
+func waitFor(ctx context.Context, what string, timeout time.Duration, report func(string), check func(ctx context.Context) (done bool, state string)) error {
+	start := time.Now()
+	lastReport := start
+	state := "not checked yet"
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		var done bool
+		done, state = check(ctx)
+		if !done && time.Since(lastReport) >= 15*time.Second {
+			lastReport = time.Now()
+			report(fmt.Sprintf("still waiting for %s after %.0fs: %s", what, time.Since(start).Seconds(), state))
+		}
+		return done, nil
+	})
+	if err != nil {
+		return fmt.Errorf("timed out after %s waiting for %s: %s", time.Since(start).Round(time.Second), what, state)
+	}
+	return nil
+}
+
+// IsTemporary tells the temporary apiserver's /version from kube-apiserver's.
+type IsTemporary func(*version.Info) bool
+
+// WaitSelfHostedServing waits until fresh connections to the shared port
+// reach a kube-apiserver that answers /readyz: "Running" is not "serving".
+// Each probe uses a new connection, so the kernel's SO_REUSEPORT spreading
+// sends some of them past the temporary apiserver.
+func WaitSelfHostedServing(ctx context.Context, cfg *rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
+	served := 0
+	return waitFor(ctx, "the self-hosted kube-apiserver to serve on "+cfg.Host, timeout, report, func(ctx context.Context) (bool, string) {
+		c := rest.CopyConfig(cfg)
+		c.Timeout = 5 * time.Second
+		hc, err := rest.HTTPClientFor(c)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer hc.CloseIdleConnections()
+		info, err := getVersion(ctx, hc, cfg.Host)
+		if err != nil {
+			return false, "GET /version: " + err.Error()
+		}
+		if isTemp(info) {
+			return false, fmt.Sprintf("%d/%d probes reached kube-apiserver; this one reached the temporary apiserver", served, need)
+		}
+		if err := getOK(ctx, hc, cfg.Host+"/readyz"); err != nil {
+			return false, "kube-apiserver /readyz: " + err.Error()
+		}
+		served++
+		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s", served, need, info.GitVersion)
+	})
+}
+
+func getVersion(ctx context.Context, hc *http.Client, host string) (*version.Info, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/version", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	info := &version.Info{}
+	return info, json.NewDecoder(resp.Body).Decode(info)
+}
+
+func getOK(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// WaitLeaseHeld waits until a leader-elected component holds its lease.
+func WaitLeaseHeld(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
+	return waitFor(ctx, "lease "+ns+"/"+name+" to be held", timeout, report, func(ctx context.Context) (bool, string) {
+		l, err := cs.CoordinationV1().Leases(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity == "" || l.Spec.RenewTime == nil {
+			return false, "no holder"
+		}
+		dur := 15 * time.Second
+		if l.Spec.LeaseDurationSeconds != nil {
+			dur = time.Duration(*l.Spec.LeaseDurationSeconds) * time.Second
+		}
+		if time.Since(l.Spec.RenewTime.Time) > dur {
+			return false, fmt.Sprintf("held by %s but not renewed since %s", *l.Spec.HolderIdentity, l.Spec.RenewTime.Format(time.RFC3339))
+		}
+		return true, "held by " + *l.Spec.HolderIdentity
+	})
+}
+
+// WaitDaemonSetRolledOut waits until every node runs an up-to-date,
+// available pod of the DaemonSet and no pod bootstrap placed remains.
+func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
+	return waitFor(ctx, "DaemonSet "+ns+"/"+name, timeout, report, func(ctx context.Context) (bool, string) {
+		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		s := ds.Status
+		state := fmt.Sprintf("%d desired, %d updated, %d available", s.DesiredNumberScheduled, s.UpdatedNumberScheduled, s.NumberAvailable)
+		if s.ObservedGeneration < ds.Generation || s.DesiredNumberScheduled == 0 ||
+			s.UpdatedNumberScheduled < s.DesiredNumberScheduled || s.NumberAvailable < s.DesiredNumberScheduled {
+			return false, state
+		}
+		if n, err := placedPods(ctx, cs, ns, ds.Spec.Template.Labels); err != nil || n > 0 {
+			return false, fmt.Sprintf("%s; %d pod(s) bootstrap placed still running (%v)", state, n, err)
+		}
+		return true, state
+	})
+}
+
+// WaitDeploymentAvailable waits until a Deployment has its replicas available.
+func WaitDeploymentAvailable(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
+	return waitFor(ctx, "Deployment "+ns+"/"+name, timeout, report, func(ctx context.Context) (bool, string) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return deploymentAvailable(d)
+	})
+}
+
+func deploymentAvailable(d *appsv1.Deployment) (bool, string) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	state := fmt.Sprintf("%d/%d available, %d updated", s.AvailableReplicas, want, s.UpdatedReplicas)
+	return s.ObservedGeneration >= d.Generation && s.AvailableReplicas >= want && s.UpdatedReplicas >= want, state
+}
+
+func placedPods(ctx context.Context, cs kubernetes.Interface, ns string, lbls map[string]string) (int, error) {
+	sel := labels.SelectorFromSet(withLabel(lbls, PlacedLabel, "true"))
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return 0, err
+	}
+	return len(pods.Items), nil
+}
