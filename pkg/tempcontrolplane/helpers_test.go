@@ -2,13 +2,19 @@ package tempcontrolplane
 
 import (
 	"context"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"net"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
@@ -61,6 +67,7 @@ type testCP struct {
 	cfg      Config
 	assetDir string
 	cs       kubernetes.Interface
+	dyn      dynamic.Interface
 	admin    *rest.Config
 }
 
@@ -88,5 +95,31 @@ func startTestCP(t testing.TB) *testCP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testCP{ControlPlane: cp, cfg: cfg, assetDir: dir, cs: cs, admin: admin}
+	return &testCP{ControlPlane: cp, cfg: cfg, assetDir: dir, cs: cs, admin: admin, dyn: dynamic.NewForConfigOrDie(admin)}
+}
+
+// newNamespace creates a namespace for one test.
+func newNamespace(t *testing.T, cp *testCP) string {
+	t.Helper()
+	name := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	name = strings.ReplaceAll(name, "_", "-")
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	_, err := cp.cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// kubeconfigClient loads a rendered kubeconfig but talks to the test apiserver.
+func kubeconfigClient(t *testing.T, cp *testCP, path string) kubernetes.Interface {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host = cp.APIServerURL()
+	return kubernetes.NewForConfigOrDie(cfg)
 }

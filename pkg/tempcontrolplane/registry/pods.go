@@ -42,15 +42,15 @@ func podFields(obj runtime.Object) fields.Set {
 		ips = append(ips, ip.IP)
 	}
 	return fields.Set{
-		"spec.nodeName":             p.Spec.NodeName,
-		"spec.restartPolicy":        string(p.Spec.RestartPolicy),
-		"spec.schedulerName":        p.Spec.SchedulerName,
-		"spec.serviceAccountName":   p.Spec.ServiceAccountName,
-		"spec.hostNetwork":          strconv.FormatBool(p.Spec.HostNetwork),
-		"status.phase":              string(p.Status.Phase),
-		"status.podIP":              p.Status.PodIP,
-		"status.podIPs":             strings.Join(ips, ","),
-		"status.nominatedNodeName":  p.Status.NominatedNodeName,
+		"spec.nodeName":            p.Spec.NodeName,
+		"spec.restartPolicy":       string(p.Spec.RestartPolicy),
+		"spec.schedulerName":       p.Spec.SchedulerName,
+		"spec.serviceAccountName":  p.Spec.ServiceAccountName,
+		"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
+		"status.phase":             string(p.Status.Phase),
+		"status.podIP":             p.Status.PodIP,
+		"status.podIPs":            strings.Join(ips, ","),
+		"status.nominatedNodeName": p.Status.NominatedNodeName,
 	}
 }
 

@@ -151,8 +151,8 @@ func (s *strategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 }
 
 var (
-	_ rest.RESTCreateStrategy = &strategy{}
-	_ rest.RESTUpdateStrategy = &strategy{}
+	_ rest.RESTCreateStrategy  = &strategy{}
+	_ rest.RESTUpdateStrategy  = &strategy{}
 	_ rest.ResetFieldsStrategy = &strategy{}
 )
 
