@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"net"
 	"path/filepath"
 	"testing"
@@ -123,3 +124,5 @@ func kubeconfigClient(t *testing.T, cp *testCP, path string) kubernetes.Interfac
 	cfg.Host = cp.APIServerURL()
 	return kubernetes.NewForConfigOrDie(cfg)
 }
+
+func intOrStr(i int32) intstr.IntOrString { return intstr.FromInt32(i) }
