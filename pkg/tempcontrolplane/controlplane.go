@@ -32,8 +32,10 @@ type ControlPlane struct {
 	cancel  context.CancelFunc
 	runDone chan struct{}
 
-	stopOnce sync.Once
-	stopErr  error
+	apiStopOnce sync.Once
+	apiStopErr  error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // New validates the configuration and reads the admin kubeconfig; it starts
@@ -169,11 +171,13 @@ func (c *ControlPlane) APIServerURL() string { return c.cfg.APIServerURL() }
 // this apiserver.
 func (c *ControlPlane) AdminConfig() *rest.Config { return rest.CopyConfig(c.admin) }
 
-// Stop stops the apiserver (closing remaining connections, watches included,
-// after Config.StopGracePeriod) and then etcd. The data dir is kept. It is
-// safe to call more than once.
-func (c *ControlPlane) Stop() error {
-	c.stopOnce.Do(func() {
+// StopAPIServer stops only the temporary apiserver: new connections go to
+// the self-hosted kube-apiserver sharing the port, in-flight requests get
+// Config.StopGracePeriod, then remaining connections (watches) are closed so
+// that clients reconnect at once. etcd keeps running, so that the boot member
+// can be removed from the cluster before it stops. Safe to call repeatedly.
+func (c *ControlPlane) StopAPIServer() error {
+	c.apiStopOnce.Do(func() {
 		var errs []error
 		if c.cancel != nil {
 			c.cancel()
@@ -194,10 +198,20 @@ func (c *ControlPlane) Stop() error {
 		} else if c.listener != nil {
 			errs = append(errs, c.listener.Close())
 		}
+		c.apiStopErr = utilerrors.NewAggregate(errs)
+	})
+	return c.apiStopErr
+}
+
+// Stop stops the apiserver (see StopAPIServer) and then etcd. The data dir
+// is kept. It is safe to call more than once.
+func (c *ControlPlane) Stop() error {
+	c.stopOnce.Do(func() {
+		err := c.StopAPIServer()
 		if c.etcd != nil {
 			c.etcd.Close()
 		}
-		c.stopErr = utilerrors.NewAggregate(errs)
+		c.stopErr = err
 	})
 	return c.stopErr
 }

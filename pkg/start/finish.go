@@ -1,0 +1,106 @@
+package start
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/rest"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
+)
+
+// alreadyBootstrapped reports whether this node already runs the
+// self-hosted control plane of this cluster. Then start says so and exits 0
+// without touching anything: re-running it is harmless by design.
+func (f *flow) alreadyBootstrapped(ctx context.Context) (bool, error) {
+	c := rest.CopyConfig(f.admin)
+	c.Timeout = 3 * time.Second
+	hc, err := rest.HTTPClientFor(c)
+	if err != nil {
+		return false, err
+	}
+	defer hc.CloseIdleConnections()
+	info, err := getVersion(ctx, hc, c.Host)
+	if err != nil {
+		return false, nil // nothing serving: bootstrap
+	}
+	if tempcontrolplane.IsTemporary(info) {
+		return false, fmt.Errorf("a temporary bootstrap apiserver already answers on %s: another `bootstrap start` is running on this node; wait for it or stop it", c.Host)
+	}
+	ds, err := f.adminCS.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
+	if err != nil || ds.Status.NumberAvailable == 0 {
+		return false, fmt.Errorf("a kube-apiserver %s answers on %s, but not the self-hosted one of this asset dir (%v): stop it, or use `bootstrap recover` if this is this cluster's control plane in trouble", info.GitVersion, c.Host, err)
+	}
+	f.p.Infof("start", "Node %s already runs the self-hosted control plane of this cluster (kube-apiserver %s serving on %s, %d/%d available); nothing to do",
+		f.cfg.Node.Name, info.GitVersion, c.Host, ds.Status.NumberAvailable, ds.Status.DesiredNumberScheduled)
+	return true, nil
+}
+
+// waitCoreDNS waits for cluster DNS, but only warns when its image is not on
+// the node: the control plane is up without it, and DNS follows once the
+// image is there.
+func (f *flow) waitCoreDNS(ctx context.Context) error {
+	ns := assets.KubeSystem
+	imageMissing := ""
+	err := waitFor(ctx, "Deployment "+ns+"/"+assets.CoreDNS, f.remaining(), f.report, func(ctx context.Context) (bool, string) {
+		d, err := f.adminCS.AppsV1().Deployments(ns).Get(ctx, assets.CoreDNS, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if ok, state := deploymentAvailable(d); ok {
+			return true, state
+		}
+		pods, err := f.adminCS.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()})
+		if err == nil {
+			for _, p := range pods.Items {
+				for _, cs := range p.Status.ContainerStatuses {
+					if w := cs.State.Waiting; w != nil && (w.Reason == "ErrImagePull" || w.Reason == "ImagePullBackOff" || w.Reason == "ErrImageNeverPull") {
+						imageMissing = cs.Image
+						return true, "image missing"
+					}
+				}
+			}
+		}
+		_, state := deploymentAvailable(d)
+		return false, state
+	})
+	if imageMissing != "" {
+		f.p.Infof("wait", "WARNING: CoreDNS cannot start: image %s is not on the node and cannot be pulled. The control plane is up; cluster DNS follows once the image is imported.", imageMissing)
+		return nil
+	}
+	return err
+}
+
+func (f *flow) diagnose() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cs := f.adminCS
+	if f.tempCS != nil && f.temp != nil {
+		cs = f.tempCS
+	}
+	return Diagnose(ctx, cs, assets.KubeSystem)
+}
+
+func (f *flow) nextSteps() {
+	dir := f.o.AssetDir
+	f.p.Linef(`
+Your self-hosted Kubernetes control plane is up.
+
+  export KUBECONFIG=%[1]s/%[2]s
+  kubectl get nodes
+  kubectl -n kube-system get pods
+
+The admin kubeconfig is %[1]s/%[2]s (group %[3]s, revocable);
+%[1]s/%[4]s is system:masters: keep it offline for emergencies.
+
+Join more nodes: start their kubelet with --bootstrap-kubeconfig=%[1]s/%[5]s
+(the token is valid for 24 h after render). Upgrade later with
+  kubectl apply -f %[1]s/%[6]s/
+Take etcd backups with bootstrap backup --asset-dir %[1]s --output FILE.`,
+		dir, assets.AdminKubeconfig, assets.AdminGroup, assets.SuperAdminKubeconfig, assets.BootstrapKubeletKubeconfig, assets.ManifestsDir)
+}
+

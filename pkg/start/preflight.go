@@ -1,0 +1,160 @@
+package start
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
+	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
+)
+
+// Check is one preflight check. A warning is printed and never fails.
+type Check struct {
+	Name string
+	Warn bool
+	Run  func(ctx context.Context) error
+}
+
+// RunPreflight runs every check, prints each problem, and fails with exit
+// code 2 unless every error is ignored by name (or "all").
+func RunPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []string) error {
+	ignored := map[string]bool{}
+	for _, n := range ignore {
+		ignored[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	var failed []string
+	for _, c := range checks {
+		err := c.Run(ctx)
+		switch {
+		case err == nil:
+			p.Detailf("preflight", "%s: ok", c.Name)
+		case c.Warn:
+			p.Infof("preflight", "WARNING %s: %v", c.Name, err)
+		case ignored["all"] || ignored[strings.ToLower(c.Name)]:
+			p.Infof("preflight", "IGNORED %s: %v", c.Name, err)
+		default:
+			p.Infof("preflight", "ERROR %s: %v", c.Name, err)
+			failed = append(failed, c.Name)
+		}
+	}
+	if len(failed) > 0 {
+		return exit.WithCode(exit.Preflight, fmt.Errorf("preflight found %d problem(s) (%s); fix them, or skip a check with --ignore-preflight-errors=%s (nothing was changed)",
+			len(failed), strings.Join(failed, ", "), strings.Join(failed, ",")))
+	}
+	return nil
+}
+
+// PreflightChecks are the checks of `bootstrap start`.
+func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Check {
+	l := cfg.Etcd.Local
+	adv := cfg.APIServer.AdvertiseAddress
+	staticEtcd := filepath.Join(cfg.Node.StaticPodPath, "etcd.yaml")
+	return []Check{
+		{Name: "Root", Run: func(context.Context) error {
+			if os.Geteuid() != 0 {
+				return errors.New("bootstrap start writes the etcd static pod and its certificates: run it as root")
+			}
+			return nil
+		}},
+		{Name: "AssetDir", Run: func(context.Context) error { return checkAssetFiles(assetDir) }},
+		{Name: "ExternalEtcd", Run: func(context.Context) error {
+			if l == nil {
+				return errors.New("etcd.external is set: bootstrap start needs a local etcd to boot from (external etcd is not supported yet)")
+			}
+			return nil
+		}},
+		{Name: "APIServerPort", Run: func(context.Context) error { return portFree(adv, int(cfg.APIServer.BindPort), "apiServer.bindPort") }},
+		{Name: "BootEtcdPorts", Run: func(context.Context) error {
+			if l == nil {
+				return nil
+			}
+			return errors.Join(portFree(adv, int(l.BootClientPort), "etcd.local.bootClientPort"),
+				portFree("127.0.0.1", int(l.BootClientPort), "etcd.local.bootClientPort"),
+				portFree(adv, int(l.BootPeerPort), "etcd.local.bootPeerPort"))
+		}},
+		{Name: "EtcdPorts", Run: func(context.Context) error {
+			if l == nil || fileExists(staticEtcd) {
+				return nil // ours, from an earlier run: start converges
+			}
+			return errors.Join(portFree(adv, int(l.ClientPort), "etcd.local.clientPort"), portFree(adv, int(l.PeerPort), "etcd.local.peerPort"))
+		}},
+		{Name: "EtcdDataDir", Run: func(context.Context) error {
+			if l == nil || fileExists(staticEtcd) {
+				return nil
+			}
+			if entries, err := os.ReadDir(l.DataDir); err == nil && len(entries) > 0 {
+				return fmt.Errorf("etcd data dir %s is not empty, and no etcd static pod of this cluster is installed: it holds another cluster's data. Move it aside (never delete it unread), or use `bootstrap recover --etcd-data-dir %s` to bring that cluster back", l.DataDir, l.DataDir)
+			}
+			return nil
+		}},
+		{Name: "StaticPodPath", Run: func(context.Context) error {
+			if fi, err := os.Stat(cfg.Node.StaticPodPath); err != nil || !fi.IsDir() {
+				return fmt.Errorf("%s (node.staticPodPath) does not exist: create it and set the kubelet's staticPodPath to it", cfg.Node.StaticPodPath)
+			}
+			return nil
+		}},
+		{Name: "Kubelet", Warn: true, Run: func(ctx context.Context) error { return kubeletHealthy(ctx) }},
+	}
+}
+
+func checkAssetFiles(dir string) error {
+	var missing []string
+	for _, rel := range []string{assets.ConfigFile, assets.CACert, assets.CAKey, assets.APIServerCert, assets.APIServerKey,
+		assets.APIServerEtcdClientCert, assets.APIServerEtcdClientKey, assets.EtcdCACert, assets.EtcdServerCert,
+		assets.EtcdServerKey, assets.EtcdPeerCert, assets.EtcdPeerKey, assets.AdminKubeconfig, assets.KubeletKubeconfig,
+		assets.EtcdStaticPod, assets.ManifestsDir} {
+		if !fileExists(assets.Path(dir, rel)) {
+			missing = append(missing, rel)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("asset dir %s lacks %s: run `bootstrap render --asset-dir %s` first", dir, strings.Join(missing, ", "), dir)
+	}
+	return nil
+}
+
+// portFree binds host:port without SO_REUSEPORT: that fails whenever any
+// process listens there, which is what the check wants to know.
+func portFree(host string, port int, field string) error {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err == nil {
+		return l.Close()
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%s is in use by another process (%s): stop it (find it with `ss -ltnp 'sport = :%d'`) or change %s", addr, field, port, field)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("%s is not an address of this node: fix apiServer.advertiseAddress", host)
+	}
+	return fmt.Errorf("binding %s: %w", addr, err)
+}
+
+// kubeletHealthy asks the kubelet's local health endpoint.
+func kubeletHealthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:10248/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the kubelet does not answer on 127.0.0.1:10248 (%v): start waits for it to register the node, so start it with --kubeconfig <asset-dir>/%s", err, assets.KubeletKubeconfig)
+	}
+	resp.Body.Close()
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

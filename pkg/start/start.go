@@ -1,0 +1,239 @@
+package start
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/phases"
+	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
+	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
+)
+
+// Options are the flags of `bootstrap start`.
+type Options struct {
+	AssetDir              string
+	Timeout               time.Duration
+	IgnorePreflightErrors []string
+}
+
+// flow is the state the phases of one `start` share.
+type flow struct {
+	o        Options
+	cfg      *v1alpha1.BootstrapConfiguration
+	p        *ui.Printer
+	deadline time.Time
+
+	temp      *tempcontrolplane.ControlPlane
+	tempCS    kubernetes.Interface
+	admin     *rest.Config
+	adminCS   kubernetes.Interface
+	learnerID uint64
+}
+
+// Run brings up the self-hosted control plane described by the asset dir.
+// Every phase converges when re-run after a failure or a kill.
+func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
+	if o.Timeout == 0 {
+		o.Timeout = 10 * time.Minute
+	}
+	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
+	if err != nil {
+		return err
+	}
+	f := &flow{o: o, cfg: cfg, p: p, deadline: time.Now().Add(o.Timeout)}
+	ctx, cancel := context.WithDeadline(ctx, f.deadline)
+	defer cancel()
+	if f.admin, err = clientcmd.BuildConfigFromFlags("", assets.Path(o.AssetDir, assets.AdminKubeconfig)); err != nil {
+		return fmt.Errorf("%s: %w", assets.AdminKubeconfig, err)
+	}
+	if f.adminCS, err = kubernetes.NewForConfig(f.admin); err != nil {
+		return err
+	}
+	if done, err := f.alreadyBootstrapped(ctx); err != nil || done {
+		return err
+	}
+	defer func() {
+		if f.temp != nil {
+			f.temp.Stop()
+		}
+		if err != nil && !errors.Is(err, errPreflight) {
+			p.Linef("\nThe control plane is not up. What is not ready:\n%s\nNothing was deleted: fix the cause and re-run `bootstrap start --asset-dir %s`; it continues where it stopped.", f.diagnose(), o.AssetDir)
+		}
+	}()
+	r := phases.New(p)
+	start := time.Now()
+	err = r.Run(ctx,
+		phases.Phase{Name: "preflight", Title: "Checking the node", Run: f.preflight},
+		phases.Phase{Name: "temp-control-plane", Title: "Starting the boot etcd member and the temporary apiserver", Run: f.startTemp},
+		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
+		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
+		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd},
+		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted kube-apiserver pod", Run: f.placeAPIServer},
+		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver},
+		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember},
+		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers},
+		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
+	)
+	if err != nil {
+		return err
+	}
+	p.Infof("start", "The self-hosted control plane is up in %s", ui.Seconds(time.Since(start)))
+	for _, d := range r.Durations() {
+		p.Detailf("start", "%-20s %s", d.Name, ui.Seconds(d.Elapsed))
+	}
+	f.nextSteps()
+	return nil
+}
+
+var errPreflight = errors.New("preflight")
+
+func (f *flow) report(msg string) { f.p.Infof("wait", "%s", msg) }
+
+func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
+
+func (f *flow) preflight(ctx context.Context) error {
+	if err := RunPreflight(ctx, f.p, PreflightChecks(f.o.AssetDir, f.cfg), f.o.IgnorePreflightErrors); err != nil {
+		return errors.Join(errPreflight, err)
+	}
+	return nil
+}
+
+func (f *flow) startTemp(ctx context.Context) error {
+	tcfg, err := tempcontrolplane.FromBootstrapConfiguration(f.cfg, f.o.AssetDir)
+	if err != nil {
+		return err
+	}
+	tcfg.EtcdName = assets.BootEtcdMemberName
+	if f.temp, err = tempcontrolplane.New(tcfg); err != nil {
+		return err
+	}
+	if err := f.temp.Start(ctx); err != nil {
+		return err
+	}
+	f.tempCS, err = kubernetes.NewForConfig(f.temp.AdminConfig())
+	return err
+}
+
+func (f *flow) apply(ctx context.Context) error {
+	objs, err := ReadManifests(assets.Path(f.o.AssetDir, assets.ManifestsDir))
+	if err != nil {
+		return err
+	}
+	a, err := NewApplier(f.temp.AdminConfig(), func(format string, args ...any) { f.p.Detailf("apply", format, args...) })
+	if err != nil {
+		return err
+	}
+	if err := a.ApplyInTiers(ctx, objs, time.Minute); err != nil {
+		return err
+	}
+	f.p.Infof("apply", "Applied %d objects", len(objs))
+	return nil
+}
+
+func (f *flow) node(ctx context.Context) error {
+	if _, err := WaitForNode(ctx, f.tempCS, f.cfg.Node.Name, f.remaining(), f.report); err != nil {
+		return err
+	}
+	return LabelControlPlane(ctx, f.tempCS, f.cfg.Node.Name)
+}
+
+func (f *flow) peerURL(port int32) string {
+	return "https://" + net.JoinHostPort(f.cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(port)))
+}
+
+func (f *flow) etcd(ctx context.Context) error {
+	cli, err := EtcdClient(f.o.AssetDir, f.temp.EtcdEndpoint())
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if f.learnerID, err = AddLearner(ctx, cli, f.peerURL(f.cfg.Etcd.Local.PeerPort)); err != nil {
+		return err
+	}
+	f.p.Detailf("etcd", "persistent member %x added as a learner", f.learnerID)
+	if err := InstallEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
+		return fmt.Errorf("installing the etcd static pod: %w", err)
+	}
+	f.p.Infof("etcd", "Installed %s/etcd.yaml; waiting for the member to catch up", f.cfg.Node.StaticPodPath)
+	if err := Promote(ctx, cli, f.learnerID, f.remaining()); err != nil {
+		return err
+	}
+	f.p.Infof("etcd", "Persistent member promoted to voter")
+	return nil
+}
+
+func (f *flow) placeAPIServer(ctx context.Context) error {
+	pod, err := PlaceDaemonSetPod(ctx, f.tempCS, assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
+	if err != nil {
+		return err
+	}
+	f.p.Infof("apiserver", "Pod %s/%s on %s", pod.Namespace, pod.Name, f.cfg.Node.Name)
+	return nil
+}
+
+func (f *flow) handOver(ctx context.Context) error {
+	if err := WaitSelfHostedServing(ctx, f.admin, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report); err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := f.temp.StopAPIServer(); err != nil {
+		return err
+	}
+	f.p.Infof("hand-over", "Temporary apiserver stopped in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
+	return nil
+}
+
+func (f *flow) removeBootMember(ctx context.Context) error {
+	cli, err := EtcdClient(f.o.AssetDir, fmt.Sprintf("https://127.0.0.1:%d", f.cfg.Etcd.Local.ClientPort))
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if err := RemoveMember(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort), time.Minute); err != nil {
+		return err
+	}
+	err = f.temp.Stop()
+	f.temp = nil
+	return err
+}
+
+func (f *flow) placeControllers(ctx context.Context) error {
+	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		pod, err := PlaceDeploymentPod(ctx, f.adminCS, assets.KubeSystem, name, f.cfg.Node.Name)
+		if err != nil {
+			return err
+		}
+		f.p.Infof("control-plane", "Pod %s/%s on %s", pod.Namespace, pod.Name, f.cfg.Node.Name)
+	}
+	return nil
+}
+
+func (f *flow) waitReady(ctx context.Context) error {
+	ns := assets.KubeSystem
+	for _, lease := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		if err := WaitLeaseHeld(ctx, f.adminCS, ns, lease, f.remaining(), f.report); err != nil {
+			return err
+		}
+	}
+	for _, ds := range []string{assets.KubeAPIServer, assets.KubeProxy} {
+		if err := WaitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report); err != nil {
+			return err
+		}
+	}
+	for _, d := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		if err := WaitDeploymentAvailable(ctx, f.adminCS, ns, d, f.remaining(), f.report); err != nil {
+			return err
+		}
+	}
+	return f.waitCoreDNS(ctx)
+}
