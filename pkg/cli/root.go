@@ -11,6 +11,7 @@ import (
 	configcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/config"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
+	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
 	versioncmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/version"
 )
 
@@ -36,6 +37,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		versioncmd.NewCommand(g),
 		rendercmd.NewCommand(g),
 		configcmd.NewCommand(g),
+		startcmd.NewCommand(g),
 	)
 	return root
 }

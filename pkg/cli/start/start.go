@@ -1,0 +1,52 @@
+// Package start implements `bootstrap start`.
+package start
+
+import (
+	"context"
+	"errors"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
+	startflow "github.com/bootstrap-k8s/bootstrap/pkg/start"
+)
+
+// NewCommand returns `bootstrap start`.
+func NewCommand(g *global.Options) *cobra.Command {
+	var o startflow.Options
+	cmd := &cobra.Command{
+		Use:   "start --asset-dir DIR",
+		Short: "Bring up the self-hosted control plane on this node, hand over to it, and exit",
+		Long: `start runs on the first node, whose kubelet is running with the asset dir's
+kubelet kubeconfig. It starts an embedded etcd member and a temporary apiserver,
+applies the asset dir's manifests, moves etcd to the persistent static-pod member,
+lets the kubelet run the self-hosted kube-apiserver, scheduler and
+controller-manager, hands the API over without dropping requests, and exits.
+
+It never deletes anything: after a failure or a kill, fix the cause and run it
+again; it continues where it stopped. On a node that already runs this
+cluster's control plane it says so and exits 0.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.AssetDir == "" {
+				return errors.New("--asset-dir is required: the directory `bootstrap render` wrote")
+			}
+			abs, err := filepath.Abs(o.AssetDir)
+			if err != nil {
+				return err
+			}
+			o.AssetDir = abs
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return startflow.Run(ctx, o, g.Printer())
+		},
+	}
+	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir `bootstrap render` wrote")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
+	cmd.Flags().StringSliceVar(&o.IgnorePreflightErrors, "ignore-preflight-errors", nil, "preflight checks to turn into warnings, by name (e.g. Kubelet,EtcdPorts) or all")
+	return cmd
+}
