@@ -84,20 +84,38 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"admin kubeconfig", func() kubernetes.Interface { return cp.cs }, 200},
 		{"anonymous", func() kubernetes.Interface { return kubernetes.NewForConfigOrDie(rest.AnonymousClientConfig(cp.admin)) }, 401},
-		{"unknown CA", func() kubernetes.Interface { c, k := clientCert(t, "", "", "admin", assets.MastersGroup); return clientFor(t, cp, c, k) }, 401},
-		{"non-admin user", func() kubernetes.Interface { c, k := clientCert(t, ca, caKey, "alice", "developers"); return clientFor(t, cp, c, k) }, 403},
+		{"unknown CA", func() kubernetes.Interface {
+			c, k := clientCert(t, "", "", "admin", assets.MastersGroup)
+			return clientFor(t, cp, c, k)
+		}, 401},
+		{"non-admin user", func() kubernetes.Interface {
+			c, k := clientCert(t, ca, caKey, "alice", "developers")
+			return clientFor(t, cp, c, k)
+		}, 403},
 		{"service account-like user", func() kubernetes.Interface {
 			c, k := clientCert(t, ca, caKey, "system:serviceaccount:kube-system:default", "system:serviceaccounts")
 			return clientFor(t, cp, c, k)
 		}, 403},
-		{"system:masters", func() kubernetes.Interface { c, k := clientCert(t, ca, caKey, "root", assets.MastersGroup); return clientFor(t, cp, c, k) }, 200},
+		{"system:masters", func() kubernetes.Interface {
+			c, k := clientCert(t, ca, caKey, "root", assets.MastersGroup)
+			return clientFor(t, cp, c, k)
+		}, 200},
 		{"node", func() kubernetes.Interface {
 			c, k := clientCert(t, ca, caKey, "system:node:node1", assets.NodesGroup)
 			return clientFor(t, cp, c, k)
 		}, 200},
-		{"controller-manager", func() kubernetes.Interface { c, k := clientCert(t, ca, caKey, assets.ControllerManagerUser); return clientFor(t, cp, c, k) }, 200},
-		{"scheduler", func() kubernetes.Interface { c, k := clientCert(t, ca, caKey, assets.SchedulerUser); return clientFor(t, cp, c, k) }, 200},
-		{"kube-proxy", func() kubernetes.Interface { c, k := clientCert(t, ca, caKey, assets.KubeProxyUser); return clientFor(t, cp, c, k) }, 200},
+		{"controller-manager", func() kubernetes.Interface {
+			c, k := clientCert(t, ca, caKey, assets.ControllerManagerUser)
+			return clientFor(t, cp, c, k)
+		}, 200},
+		{"scheduler", func() kubernetes.Interface {
+			c, k := clientCert(t, ca, caKey, assets.SchedulerUser)
+			return clientFor(t, cp, c, k)
+		}, 200},
+		{"kube-proxy", func() kubernetes.Interface {
+			c, k := clientCert(t, ca, caKey, assets.KubeProxyUser)
+			return clientFor(t, cp, c, k)
+		}, 200},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

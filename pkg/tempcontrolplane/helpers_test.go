@@ -2,11 +2,14 @@ package tempcontrolplane
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/watch"
 	"net"
 	"path/filepath"
 	"testing"
@@ -126,3 +129,11 @@ func kubeconfigClient(t *testing.T, cp *testCP, path string) kubernetes.Interfac
 }
 
 func intOrStr(i int32) intstr.IntOrString { return intstr.FromInt32(i) }
+
+type watchEvent = watch.Event
+
+func mustQ(s string) resource.Quantity { return resource.MustParse(s) }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func assetsAdminKubeconfig(dir string) string { return assets.Path(dir, assets.AdminKubeconfig) }
