@@ -1,0 +1,183 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/start"
+	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
+)
+
+// handoverPoller GETs kube-system every 50 ms from the first answer of the
+// temporary apiserver until stopped, counting failures: the hand-over must
+// not lose a request.
+type handoverPoller struct {
+	requests, failed atomic.Int64
+	firstErr         atomic.Value
+	stop             chan struct{}
+	wg               sync.WaitGroup
+}
+
+func pollHandover(t *testing.T, cs kubernetes.Interface) *handoverPoller {
+	h := &handoverPoller{stop: make(chan struct{})}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		started := false
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-h.stop:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+			cancel()
+			if !started {
+				started = err == nil
+				continue
+			}
+			h.requests.Add(1)
+			if err != nil {
+				if h.failed.Add(1) == 1 {
+					h.firstErr.Store(err.Error())
+				}
+			}
+		}
+	}()
+	return h
+}
+
+func (h *handoverPoller) finish(t *testing.T) {
+	close(h.stop)
+	h.wg.Wait()
+	t.Logf("handover: %d requests, %d failed", h.requests.Load(), h.failed.Load())
+	if h.requests.Load() == 0 {
+		t.Error("the hand-over poller made no request")
+	}
+	if h.failed.Load() != 0 {
+		t.Errorf("%d requests failed across the hand-over; first: %v", h.failed.Load(), h.firstErr.Load())
+	}
+}
+
+// runStart runs `bootstrap start` in the node's netns and waits for it.
+func runStart(t *testing.T, node *framework.Node, assetDir string, timeout time.Duration) (time.Duration, error) {
+	t.Helper()
+	begin := time.Now()
+	p := node.Start(t, fmt.Sprintf("bootstrap-start-%d", begin.UnixNano()), framework.BootstrapBinary(t), "start", "--asset-dir", assetDir, "-v", "1")
+	var exitErr error
+	framework.WaitT(t, "bootstrap start to exit", timeout, func(context.Context) (bool, string, error) {
+		done, err := p.Exited()
+		exitErr = err
+		return done, p.Tail(3), nil
+	})
+	t.Logf("bootstrap start exited (%v) after %s; log:\n%s", exitErr, time.Since(begin).Round(10*time.Millisecond), p.Tail(80))
+	return time.Since(begin), exitErr
+}
+
+// TestStartSelfHostedControlPlane: a fresh node, render, start; then the
+// control plane is self-hosted, etcd is the persistent member alone, and no
+// request was lost during the hand-over.
+func TestStartSelfHostedControlPlane(t *testing.T) {
+	node := framework.StartNode(t, framework.NodeOptions{})
+	assetDir := node.Render(t)
+	node.StartKubelet(t, assetDir)
+	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
+	poller := pollHandover(t, cs)
+
+	elapsed, err := runStart(t, node, assetDir, 10*time.Minute)
+	if err != nil {
+		poller.finish(t)
+		t.Fatalf("bootstrap start failed: %v", err)
+	}
+	t.Logf("bootstrap start: %s", elapsed.Round(10*time.Millisecond))
+	time.Sleep(2 * time.Second) // requests after exit count too
+	poller.finish(t)
+
+	ctx := context.Background()
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil || v.GitVersion != "v1.37.2" || tempcontrolplane.IsTemporary(v) {
+		t.Errorf("/version = %+v, %v; want kube-apiserver v1.37.2", v, err)
+	}
+	pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		ref := metav1.GetControllerOf(&p)
+		kind := "none"
+		if ref != nil {
+			kind = ref.Kind
+		}
+		comp := p.Labels[assets.ComponentLabel]
+		t.Logf("pod %s: owner %s, %s", p.Name, kind, framework.PodSummary(&p))
+		switch comp {
+		case assets.KubeAPIServer:
+			if kind != "DaemonSet" || p.Labels[start.PlacedLabel] != "" {
+				t.Errorf("kube-apiserver pod %s: owner %s, placed label %q; want a DaemonSet pod and no pod bootstrap placed", p.Name, kind, p.Labels[start.PlacedLabel])
+			}
+		case assets.KubeControllerManager, assets.KubeScheduler:
+			if kind != "ReplicaSet" {
+				t.Errorf("%s pod %s owned by %s, want a ReplicaSet", comp, p.Name, kind)
+			}
+		}
+		if (comp != "" || p.Labels["k8s-app"] == "kube-dns" && framework.HasImage("registry.k8s.io/coredns/coredns:v1.15.0")) && !ready(&p) {
+			t.Errorf("pod %s is not ready: %s", p.Name, framework.PodSummary(&p))
+		}
+	}
+	for _, lease := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		l, err := cs.CoordinationV1().Leases(assets.KubeSystem).Get(ctx, lease, metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			t.Errorf("lease %s not held: %v", lease, err)
+		}
+	}
+
+	cli, err := start.EtcdClient(assetDir, "https://"+node.IP+":2379")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	members, err := cli.MemberList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range members.Members {
+		names = append(names, fmt.Sprintf("%s(learner=%v)", m.Name, m.IsLearner))
+	}
+	if len(members.Members) != 1 || members.Members[0].Name != node.Name || members.Members[0].IsLearner {
+		t.Errorf("etcd members %v, want the persistent member %s alone", names, node.Name)
+	}
+	if out, _ := node.Exec(ctx, "pgrep", "-f", "bootstrap start"); strings.TrimSpace(out) != "" {
+		t.Errorf("a bootstrap start process is still alive: %s", out)
+	}
+
+	// Re-running start on the bootstrapped node does no harm: it says so, exit 0.
+	if _, err := runStart(t, node, assetDir, 2*time.Minute); err != nil {
+		t.Errorf("re-running bootstrap start on a bootstrapped node: %v", err)
+	}
+}
+
+func ready(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
