@@ -60,6 +60,10 @@ func New(cfg Config) (*ControlPlane, error) {
 // includes the system namespaces existing. On error everything started is
 // stopped again.
 func (c *ControlPlane) Start(ctx context.Context) (err error) {
+	// Check the apiserver's PKI before etcd starts: fail before touching anything.
+	if err := checkAPIServerPKI(c.cfg.AssetDir); err != nil {
+		return err
+	}
 	e, err := startEtcd(&c.cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,33 @@
+// Package tempcontrolplane runs the temporary control plane of a bootstrap:
+// an embedded etcd "boot member" and a small apiserver built on
+// k8s.io/apiserver that stores objects exactly as kube-apiserver v1.37 does
+// (same keys, protobuf encoding, storage versions), so that the self-hosted
+// kube-apiserver later reads the data as if it had written it itself.
+//
+// Usage:
+//
+//	cfg, err := tempcontrolplane.FromBootstrapConfiguration(clusterCfg, assetDir)
+//	cp, err := tempcontrolplane.New(cfg)
+//	if err := cp.Start(ctx); err != nil { ... }   // etcd, then the apiserver; returns when ready
+//	defer cp.Stop()                                // apiserver (≤ ~1 s), then etcd; data dir kept
+//	cs := kubernetes.NewForConfigOrDie(cp.AdminConfig())
+//	select {
+//	case err := <-cp.Err(): // etcd or the apiserver failed
+//	case <-done:
+//	}
+//
+// Everything is read from a rendered asset dir (pkg/assets layout): the etcd
+// CA and server/peer certificates for the member, the apiserver-etcd-client
+// certificate for storage, the serving certificate and the cluster CA for the
+// apiserver, and the admin kubeconfig for the loopback client.
+//
+// The apiserver listens with SO_REUSEPORT so that the self-hosted
+// kube-apiserver (with --permit-port-sharing, same UID) can bind the same
+// address:port before this one stops. Only client certificates of the cluster
+// CA are accepted, and only the identities bootstrapping needs are authorized:
+// system:masters, the rendered admin group, nodes, kube-controller-manager,
+// kube-scheduler and kube-proxy.
+//
+// The served kinds, their defaults and strategies live in the registry
+// subpackage; docs/tempcontrolplane.md describes the design and its limits.
+package tempcontrolplane
