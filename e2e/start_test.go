@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -147,7 +149,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		}
 	}
 
-	cli, err := start.EtcdClient(assetDir, "https://"+node.IP+":2379")
+	cli, err := etcdutil.New(assetDir, "https://"+node.IP+":2379")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
+	backupcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/backup"
 	configcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/config"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
@@ -38,6 +39,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		rendercmd.NewCommand(g),
 		configcmd.NewCommand(g),
 		startcmd.NewCommand(g),
+		backupcmd.NewCommand(g),
 	)
 	return root
 }

@@ -2,41 +2,14 @@ package start
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
-	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/util/wait"
-
-	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
-
-// EtcdClient connects to etcd endpoints with the asset dir's
-// apiserver-etcd-client certificate (etcd runs without its own RBAC, so any
-// client certificate of the etcd CA may manage membership).
-func EtcdClient(assetDir string, endpoints ...string) (*clientv3.Client, error) {
-	info := transport.TLSInfo{
-		CertFile:      assets.Path(assetDir, assets.APIServerEtcdClientCert),
-		KeyFile:       assets.Path(assetDir, assets.APIServerEtcdClientKey),
-		TrustedCAFile: assets.Path(assetDir, assets.EtcdCACert),
-	}
-	tlsCfg, err := info.ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("etcd client TLS from %s: %w", assetDir, err)
-	}
-	tlsCfg.MinVersion = tls.VersionTLS12
-	return clientv3.New(clientv3.Config{
-		Endpoints:   endpoints,
-		TLS:         tlsCfg,
-		DialTimeout: 5 * time.Second,
-		Logger:      zap.NewNop(),
-	})
-}
 
 // member is what membership changes need to know of an etcd member.
 type member struct {

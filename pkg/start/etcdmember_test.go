@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
+
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
@@ -22,7 +24,7 @@ func TestEtcdMove(t *testing.T) {
 	persPeerURL := fmt.Sprintf("https://127.0.0.1:%d", persPeer)
 
 	ctx := context.Background()
-	cli, err := EtcdClient(dir, boot.ClientURL)
+	cli, err := etcdutil.New(dir, boot.ClientURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestEtcdMove(t *testing.T) {
 		t.Fatalf("re-running Promote: %v", err)
 	}
 
-	pcli, err := EtcdClient(dir, pers.ClientURL)
+	pcli, err := etcdutil.New(dir, pers.ClientURL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,4 +103,3 @@ Join more nodes: start their kubelet with --bootstrap-kubeconfig=%[1]s/%[5]s
 Take etcd backups with bootstrap backup --asset-dir %[1]s --output FILE.`,
 		dir, assets.AdminKubeconfig, assets.AdminGroup, assets.SuperAdminKubeconfig, assets.BootstrapKubeletKubeconfig, assets.ManifestsDir)
 }
-

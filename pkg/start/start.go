@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
+
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -152,7 +154,7 @@ func (f *flow) peerURL(port int32) string {
 }
 
 func (f *flow) etcd(ctx context.Context) error {
-	cli, err := EtcdClient(f.o.AssetDir, f.temp.EtcdEndpoint())
+	cli, err := etcdutil.New(f.o.AssetDir, f.temp.EtcdEndpoint())
 	if err != nil {
 		return err
 	}
@@ -194,7 +196,7 @@ func (f *flow) handOver(ctx context.Context) error {
 }
 
 func (f *flow) removeBootMember(ctx context.Context) error {
-	cli, err := EtcdClient(f.o.AssetDir, fmt.Sprintf("https://127.0.0.1:%d", f.cfg.Etcd.Local.ClientPort))
+	cli, err := etcdutil.New(f.o.AssetDir, fmt.Sprintf("https://127.0.0.1:%d", f.cfg.Etcd.Local.ClientPort))
 	if err != nil {
 		return err
 	}

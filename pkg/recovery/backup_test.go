@@ -1,0 +1,81 @@
+package recovery
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
+)
+
+func TestBackup(t *testing.T) {
+	dir := testetcd.RenderAssets(t)
+	m := testetcd.Start(t, dir, testetcd.Member{Name: "node-1"})
+	ctx := context.Background()
+	cli, err := etcdutil.New(dir, m.ClientURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	for i := 0; i < 50; i++ {
+		if _, err := cli.Put(ctx, fmt.Sprintf("/registry/configmaps/default/cm-%d", i), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	out := filepath.Join(t.TempDir(), "snap.db")
+	res, err := Backup(ctx, BackupOptions{AssetDir: dir, Output: out, Endpoints: []string{m.ClientURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status.TotalKey < 50 || res.Status.Revision < 50 || res.Status.Hash == 0 {
+		t.Errorf("status %+v: want ≥ 50 keys and revisions and a hash", res.Status)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("snapshot mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+	if _, err := Backup(ctx, BackupOptions{AssetDir: dir, Output: out, Endpoints: []string{m.ClientURL}}); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("overwriting an existing snapshot without --force: %v", err)
+	}
+
+	rotated := t.TempDir()
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var last *BackupResult
+	for i := 0; i < 4; i++ {
+		now := clock.Add(time.Duration(i) * time.Hour)
+		last, err = Backup(ctx, BackupOptions{AssetDir: dir, Output: rotated, Keep: 2, Endpoints: []string{m.ClientURL}, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(rotated, "mine.db"), []byte("x"), 0o600)
+	left, _ := filepath.Glob(filepath.Join(rotated, "*"))
+	if len(left) != 3 || filepath.Base(last.Path) != "etcd-snapshot-20261101T030000Z.db" {
+		t.Errorf("after 4 backups with --keep 2 (and a file of mine): %v; last %s", left, last.Path)
+	}
+}
+
+func TestVerifyRejectsBadSnapshots(t *testing.T) {
+	d := t.TempDir()
+	random := make([]byte, 64<<10)
+	rand.Read(random)
+	for name, data := range map[string][]byte{"random": random, "empty": {}, "text": []byte("not a snapshot\n")} {
+		p := filepath.Join(d, name)
+		os.WriteFile(p, data, 0o600)
+		if _, err := Verify(p); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	if _, err := Verify(filepath.Join(d, "missing")); err == nil {
+		t.Error("a missing file verified")
+	}
+}
