@@ -5,7 +5,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -s -w -X github.com/bootstrap-k8s/bootstrap/pkg/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet e2e bench-render clean
+.PHONY: all build test test-short vet e2e up down bench-render clean
 
 all: build
 
@@ -29,6 +29,13 @@ vet:
 # Kubernetes images. Root only.
 e2e: build
 	bash hack/make-e2e.sh
+
+# A one-node self-hosted cluster on this machine (root): the quick start.
+up: build
+	bash hack/up.sh
+
+down:
+	bash hack/node/node.sh down
 
 bench-render:
 	$(GO) test -run '^$$' -bench BenchmarkRender -benchtime 20x ./pkg/assets
