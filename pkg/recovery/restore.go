@@ -1,0 +1,105 @@
+package recovery
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"go.etcd.io/etcd/etcdutl/v3/snapshot"
+	"go.uber.org/zap"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// RevisionBump is added to the restored revision, and the result marked
+// compacted, so that no client or watch cache ever sees revisions go
+// backwards after a restore (etcd's guidance for restores under Kubernetes).
+const RevisionBump = 1_000_000_000
+
+// RestoreOptions say where a snapshot goes.
+type RestoreOptions struct {
+	// Snapshot is a snapshot file (verified first), or an etcd data dir's
+	// member/snap/db (then integrity is checked without the snapshot hash).
+	Snapshot    string
+	FromDataDir bool
+	// Force moves an existing, non-empty target dir aside instead of refusing.
+	Force bool
+	Now   func() time.Time
+	Logf  func(string, ...any)
+}
+
+// RestoreBootMember restores a snapshot into the boot member's data dir as
+// a one-member cluster of the boot member, which `start`'s flow then moves to
+// the persistent member. It never writes into an existing data dir: with
+// Force, an existing one is renamed aside (never deleted).
+func RestoreBootMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (snapshot.Status, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	src := o.Snapshot
+	var st snapshot.Status
+	var err error
+	if o.FromDataDir {
+		src = filepath.Join(o.Snapshot, "member", "snap", "db")
+		if _, err := os.Stat(src); err != nil {
+			return st, fmt.Errorf("%s is not an etcd data dir (no member/snap/db): %w", o.Snapshot, err)
+		}
+	}
+	if st, err = Verify(src); err != nil {
+		return st, err
+	}
+	l := cfg.Etcd.Local
+	for _, dir := range []string{l.BootDataDir, l.DataDir} {
+		if err := moveAsideIfUsed(dir, o.Force, o.Now(), o.Logf); err != nil {
+			return st, err
+		}
+	}
+	peer := "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(l.BootPeerPort)))
+	err = snapshot.NewV3(zap.NewNop()).Restore(snapshot.RestoreConfig{
+		SnapshotPath:        src,
+		Name:                assets.BootEtcdMemberName,
+		OutputDataDir:       l.BootDataDir,
+		PeerURLs:            []string{peer},
+		InitialCluster:      assets.BootEtcdMemberName + "=" + peer,
+		InitialClusterToken: cfg.ClusterName,
+		SkipHashCheck:       o.FromDataDir,
+		RevisionBump:        RevisionBump,
+		MarkCompacted:       true,
+	})
+	if err != nil {
+		return st, fmt.Errorf("restoring %s into %s: %w", src, l.BootDataDir, err)
+	}
+	return st, os.Chmod(l.BootDataDir, 0o700)
+}
+
+// moveAsideIfUsed renames a non-empty dir to <dir>.before-recover-<time>
+// with force, and refuses without.
+func moveAsideIfUsed(dir string, force bool, now time.Time, logf func(string, ...any)) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(entries) == 0) {
+		if err == nil {
+			return os.Remove(dir) // empty: the restore creates it
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !force {
+		return fmt.Errorf("etcd data dir %s is not empty: recover never writes into existing etcd data; pass --force to move it aside (it is renamed, not deleted)", dir)
+	}
+	aside := fmt.Sprintf("%s.before-recover-%s", dir, now.UTC().Format("20060102T150405Z"))
+	if err := os.Rename(dir, aside); err != nil {
+		return fmt.Errorf("moving %s aside: %w", dir, err)
+	}
+	logf("[recover] Moved %s aside to %s", dir, aside)
+	return nil
+}
