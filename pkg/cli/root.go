@@ -11,6 +11,7 @@ import (
 	backupcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/backup"
 	configcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/config"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
+	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
 	versioncmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/version"
@@ -40,6 +41,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		configcmd.NewCommand(g),
 		startcmd.NewCommand(g),
 		backupcmd.NewCommand(g),
+		recovercmd.NewCommand(g),
 	)
 	return root
 }

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -142,8 +143,7 @@ func (a *Applier) applyWithRetry(ctx context.Context, o *unstructured.Unstructur
 
 // Apply server-side applies one object as field manager "bootstrap".
 func (a *Applier) Apply(ctx context.Context, o *unstructured.Unstructured) error {
-	gvk := o.GroupVersionKind()
-	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	ri, err := a.resource(o)
 	if err != nil {
 		return err
 	}
@@ -151,19 +151,28 @@ func (a *Applier) Apply(ctx context.Context, o *unstructured.Unstructured) error
 	if err != nil {
 		return err
 	}
-	var ri dynamic.ResourceInterface = a.client.Resource(m.Resource)
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		ns := o.GetNamespace()
-		if ns == "" {
-			ns = metav1.NamespaceDefault
-		}
-		ri = a.client.Resource(m.Resource).Namespace(ns)
-	}
 	_, err = ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: assets.FieldManager, Force: ptrTrue()})
 	if err == nil {
 		a.logf("[apply] %s %s", o.GetKind(), describe(o))
 	}
 	return err
+}
+
+// resource is the dynamic client for o's kind and namespace.
+func (a *Applier) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
+	gvk := o.GroupVersionKind()
+	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, err
+	}
+	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		return a.client.Resource(m.Resource), nil
+	}
+	ns := o.GetNamespace()
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	return a.client.Resource(m.Resource).Namespace(ns), nil
 }
 
 func describe(o *unstructured.Unstructured) string {
@@ -174,3 +183,30 @@ func describe(o *unstructured.Unstructured) string {
 }
 
 func ptrTrue() *bool { b := true; return &b }
+
+// CreateMissing creates, tier by tier, only the objects that do not exist;
+// existing ones are left exactly as they are. It returns how many it created.
+func (a *Applier) CreateMissing(ctx context.Context, objs []*unstructured.Unstructured, timeout time.Duration) (int, error) {
+	created := 0
+	for t := 0; t <= 3; t++ {
+		for _, o := range objs {
+			if tier(o) != t {
+				continue
+			}
+			ri, err := a.resource(o)
+			if err != nil {
+				return created, err
+			}
+			if _, err := ri.Get(ctx, o.GetName(), metav1.GetOptions{}); err == nil {
+				continue
+			} else if !apierrors.IsNotFound(err) {
+				return created, fmt.Errorf("reading %s %s: %w", o.GetKind(), describe(o), err)
+			}
+			if err := a.applyWithRetry(ctx, o, timeout); err != nil {
+				return created, err
+			}
+			created++
+		}
+	}
+	return created, nil
+}

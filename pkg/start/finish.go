@@ -31,6 +31,9 @@ func (f *flow) alreadyBootstrapped(ctx context.Context) (bool, error) {
 	if tempcontrolplane.IsTemporary(info) {
 		return false, fmt.Errorf("a temporary bootstrap apiserver already answers on %s: another `bootstrap start` is running on this node; wait for it or stop it", c.Host)
 	}
+	if f.o.Restore != nil {
+		return false, fmt.Errorf("a kube-apiserver %s serves on %s: recover would roll the cluster back to the saved state under it. If that is what you want, stop the control plane first (stop the kubelet, remove the etcd static pod and the control-plane containers); otherwise there is nothing to recover", info.GitVersion, c.Host)
+	}
 	ds, err := f.adminCS.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
 	if err != nil || ds.Status.NumberAvailable == 0 {
 		return false, fmt.Errorf("a kube-apiserver %s answers on %s, but not the self-hosted one of this asset dir (%v): stop it, or use `bootstrap recover` if this is this cluster's control plane in trouble", info.GitVersion, c.Host, err)

@@ -26,6 +26,14 @@ type Options struct {
 	AssetDir              string
 	Timeout               time.Duration
 	IgnorePreflightErrors []string
+
+	// Recovery: Restore runs after preflight, before the temporary control
+	// plane, and puts the saved cluster state into the boot member's data dir
+	// (which the temporary control plane then adopts). With CreateMissingOnly
+	// the asset dir's manifests only fill in what the restored state lacks:
+	// the cluster's current definitions win.
+	Restore           func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error
+	CreateMissingOnly bool
 }
 
 // flow is the state the phases of one `start` share.
@@ -76,6 +84,13 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	start := time.Now()
 	err = r.Run(ctx,
 		phases.Phase{Name: "preflight", Title: "Checking the node", Run: f.preflight},
+		phases.Phase{Name: "restore", Title: "Restoring the saved etcd state", Run: f.restore,
+			Skip: func(context.Context) (string, error) {
+				if o.Restore == nil {
+					return "nothing to restore", nil
+				}
+				return "", nil
+			}},
 		phases.Phase{Name: "temp-control-plane", Title: "Starting the boot etcd member and the temporary apiserver", Run: f.startTemp},
 		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
@@ -104,11 +119,17 @@ func (f *flow) report(msg string) { f.p.Infof("wait", "%s", msg) }
 func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
-	if err := RunPreflight(ctx, f.p, PreflightChecks(f.o.AssetDir, f.cfg), f.o.IgnorePreflightErrors); err != nil {
+	checks := PreflightChecks(f.o.AssetDir, f.cfg)
+	if f.o.Restore != nil {
+		checks = without(checks, "EtcdDataDir") // the restore phase moves it aside, with --force
+	}
+	if err := RunPreflight(ctx, f.p, checks, f.o.IgnorePreflightErrors); err != nil {
 		return errors.Join(errPreflight, err)
 	}
 	return nil
 }
+
+func (f *flow) restore(ctx context.Context) error { return f.o.Restore(ctx, f.cfg) }
 
 func (f *flow) startTemp(ctx context.Context) error {
 	tcfg, err := tempcontrolplane.FromBootstrapConfiguration(f.cfg, f.o.AssetDir)
@@ -116,6 +137,7 @@ func (f *flow) startTemp(ctx context.Context) error {
 		return err
 	}
 	tcfg.EtcdName = assets.BootEtcdMemberName
+	tcfg.AdoptDataDir = f.o.Restore != nil
 	if f.temp, err = tempcontrolplane.New(tcfg); err != nil {
 		return err
 	}
@@ -134,6 +156,14 @@ func (f *flow) apply(ctx context.Context) error {
 	a, err := NewApplier(f.temp.AdminConfig(), func(format string, args ...any) { f.p.Detailf("apply", format, args...) })
 	if err != nil {
 		return err
+	}
+	if f.o.CreateMissingOnly {
+		created, err := a.CreateMissing(ctx, objs, time.Minute)
+		if err != nil {
+			return err
+		}
+		f.p.Infof("apply", "Created %d objects the restored state lacked; kept the other %d as they were", created, len(objs)-created)
+		return nil
 	}
 	if err := a.ApplyInTiers(ctx, objs, time.Minute); err != nil {
 		return err
