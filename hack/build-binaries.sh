@@ -99,9 +99,17 @@ build_coredns() {
 }
 
 build_tools() {
-	# Small harness programs (image tool, pause). Cheap; let the Go cache decide.
+	# Small harness programs (image tool, pause, CRI cleanup, test workload).
+	local stamp_file="${OUT_DIR}/stamps/tools" want b ok=1
+	want="$(stamp_of "${BASH_SOURCE[0]}" $(find "${HACK_DIR}/tools" -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sort))"
+	for b in imgtool pause cricleanup testserver; do [[ -x "${BIN_DIR}/${b}" ]] || ok=0; done
+	if [[ ${ok} == 1 && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" ]]; then
+		log "tools: up to date (imgtool pause cricleanup testserver)"
+		return 0
+	fi
 	log "tools: building imgtool, pause, cricleanup, testserver"
 	(cd "${HACK_DIR}/tools" && go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/" ./imgtool ./pause ./cricleanup ./testserver)
+	echo "${want}" > "${stamp_file}"
 }
 
 groups=("$@")

@@ -18,10 +18,15 @@ var bootstrapBin string
 var bootstrapErr error
 
 // BootstrapBinary builds ./cmd/bootstrap from this tree (once per test
-// process; the Go build cache makes it cheap) and returns its path.
+// process; the Go build cache makes it cheap) and returns its path. With
+// BOOTSTRAP_E2E_BOOTSTRAP_BIN set, that prebuilt binary is used instead.
 func BootstrapBinary(t testing.TB) string {
 	t.Helper()
 	bootstrapOnce.Do(func() {
+		if b := os.Getenv("BOOTSTRAP_E2E_BOOTSTRAP_BIN"); b != "" {
+			bootstrapBin = b
+			return
+		}
 		out := filepath.Join(BinDir(), "bootstrap")
 		start := time.Now()
 		cmd := exec.Command("go", "build", "-o", out, "./cmd/bootstrap")

@@ -41,3 +41,8 @@ POD_LOGS_DIR="${NODE_WORK}/pod-logs"
 
 # Debian packages a fresh machine lacks.
 NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack nftables iproute2 util-linux)
+
+# Host paths outside NODE_WORK the kubelet or rendered hostPath volumes create
+# (DirectoryOrCreate/FileOrCreate). Teardown removes the ones that did not exist
+# before the kubelet started, if they are empty.
+KUBELET_HOST_PATHS=(/lib/modules /run/xtables.lock /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers /var/lib/cni/results /var/lib/cni)

@@ -296,6 +296,12 @@ cmd_kubelet() {
 	fi
 	make_cgroup_root
 	write_kubelet_config "${asset_dir}"
+	# Host paths the kubelet (or hostPath volumes of rendered pods: /lib/modules,
+	# /run/xtables.lock) may create; teardown removes those that did not exist before.
+	local hp
+	for hp in "${KUBELET_HOST_PATHS[@]}"; do
+		[[ -e "${hp}" ]] || grep -qxF "${hp}" "${RUN_DIR}/created-host-paths" 2>/dev/null || echo "${hp}" >> "${RUN_DIR}/created-host-paths"
+	done
 	# shellcheck disable=SC2086
 	start_bg kubelet "${BIN_DIR}/kubelet" \
 		--config="${NODE_WORK}/kubelet-config.yaml" \
@@ -364,13 +370,14 @@ cmd_down() {
 	local start=${SECONDS} name f
 	stop_bg kubelet 20
 	# Anything else started with `node.sh start` (temporary control plane, apiservers, ...).
+	# Newest first: an apiserver stops before the etcd it depends on.
 	if [[ -d "${RUN_DIR}" ]]; then
-		for f in "${RUN_DIR}"/*.pid; do
+		while read -r f; do
 			[[ -e "${f}" ]] || continue
 			name="$(basename "${f}" .pid)"
 			[[ "${name}" == containerd ]] && continue
 			stop_bg "${name}" 15
-		done
+		done < <(ls -t "${RUN_DIR}"/*.pid 2>/dev/null)
 	fi
 	# Pods go through the CRI so containerd releases netns and CNI addresses. After
 	# a crash, containerd is started once more just for that.
@@ -410,11 +417,28 @@ cmd_down() {
 		find /var/log/containers -maxdepth 1 -type l -lname "${POD_LOGS_DIR}/*" -delete 2>/dev/null || true
 		rmdir /var/log/containers 2>/dev/null || true
 	fi
-	rm -f /var/lib/cni/results/"${CNI_NETWORK}"-* 2>/dev/null || true
+	local r id
+	for r in /var/lib/cni/results/"${CNI_NETWORK}"-*; do
+		[[ -e "${r}" ]] || continue
+		id="${r#/var/lib/cni/results/"${CNI_NETWORK}"-}"
+		id="${id%-*}"
+		rm -f "${r}" "/var/lib/cni/results/cni-loopback-${id}-lo"
+	done
 	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+	# Host paths that did not exist before our kubelet started: remove if empty.
+	if [[ -f "${RUN_DIR}/created-host-paths" ]]; then
+		while read -r hp; do
+			if [[ -d "${hp}" ]]; then
+				rmdir "${hp}" 2>/dev/null || true
+			elif [[ -f "${hp}" && ! -s "${hp}" ]]; then
+				rm -f "${hp}"
+			fi
+		done < "${RUN_DIR}/created-host-paths"
+	fi
 	if [[ "${NODE_KEEP_WORK:-0}" != 1 && -d "${NODE_WORK}" ]]; then
 		unmount_under "${NODE_WORK}"
 		rm -rf "${NODE_WORK}"
+		[[ "$(basename "$(dirname "${NODE_WORK}")")" == bootstrap-e2e ]] && rmdir "$(dirname "${NODE_WORK}")" 2>/dev/null || true
 	fi
 	log "down: done in $((SECONDS - start))s"
 }

@@ -147,6 +147,7 @@ func main() {
 			fmt.Printf("imgtool: %s: SKIPPED, %v (the e2e treats %s as absent)\n", img.key, err, img.refs[0])
 			_ = os.Remove(filepath.Join(*out, img.key+".tar"))
 			_ = os.Remove(filepath.Join(*out, img.key+".stamp"))
+			_ = os.Remove(filepath.Join(*out, img.key+".quickstamp"))
 			continue
 		case err != nil:
 			fatalf("%s: %v", img.key, err)
@@ -195,6 +196,17 @@ func build(img image, out string) (bool, error) {
 			return false, &missingError{f.src}
 		}
 	}
+	// Quick check first: metadata of every input (and of the dpkg database, which
+	// changes when host libraries do) unchanged -> nothing to read or write.
+	tarPath := filepath.Join(out, img.key+".tar")
+	stampPath := filepath.Join(out, img.key+".stamp")
+	quickPath := filepath.Join(out, img.key+".quickstamp")
+	quick := quickStamp(img)
+	if old, err := os.ReadFile(quickPath); err == nil && string(old) == quick {
+		if _, err := os.Stat(tarPath); err == nil {
+			return false, nil
+		}
+	}
 	layer := newLayer()
 	layer.base()
 	for _, f := range img.files {
@@ -227,11 +239,9 @@ func build(img image, out string) (bool, error) {
 	h.Write(layer.buf.Bytes())
 	fmt.Fprintf(h, "%q %q %q", img.refs, img.entrypoint, img.cmd)
 	stamp := hex.EncodeToString(h.Sum(nil))
-	tarPath := filepath.Join(out, img.key+".tar")
-	stampPath := filepath.Join(out, img.key+".stamp")
 	if old, err := os.ReadFile(stampPath); err == nil && string(old) == stamp {
 		if _, err := os.Stat(tarPath); err == nil {
-			return false, nil
+			return false, os.WriteFile(quickPath, []byte(quick), 0o644)
 		}
 	}
 
@@ -278,7 +288,33 @@ func build(img image, out string) (bool, error) {
 	if err := os.Rename(tmp, tarPath); err != nil {
 		return false, err
 	}
-	return true, os.WriteFile(stampPath, []byte(stamp), 0o644)
+	if err := os.WriteFile(stampPath, []byte(stamp), 0o644); err != nil {
+		return false, err
+	}
+	return true, os.WriteFile(quickPath, []byte(quick), 0o644)
+}
+
+// quickStamp hashes the metadata (not the content) of an image's inputs.
+func quickStamp(img image) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v1 %q %q %q %q\n", img.refs, img.entrypoint, img.cmd, img.links)
+	paths := []string{}
+	for _, f := range img.files {
+		paths = append(paths, f.src+"=>"+f.dst)
+	}
+	paths = append(paths, img.hostPaths...)
+	if len(img.hostPaths) > 0 {
+		paths = append(paths, "/var/lib/dpkg/status")
+	}
+	for _, p := range paths {
+		src, _, _ := strings.Cut(p, "=>")
+		if fi, err := os.Stat(src); err == nil {
+			fmt.Fprintf(h, "%s %d %d %v\n", p, fi.Size(), fi.ModTime().UnixNano(), fi.Mode())
+		} else {
+			fmt.Fprintf(h, "%s missing\n", p)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 var lddRe = regexp.MustCompile(`(?m)^\s*(?:\S+ => )?(/\S+) \(0x`)
