@@ -14,6 +14,7 @@ import (
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
+	tempcpcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/tempcp"
 	versioncmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/version"
 )
 
@@ -42,6 +43,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		startcmd.NewCommand(g),
 		backupcmd.NewCommand(g),
 		recovercmd.NewCommand(g),
+		tempcpcmd.NewCommand(g),
 	)
 	return root
 }
