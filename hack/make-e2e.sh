@@ -41,7 +41,9 @@ step "5/5 teardown"
 if [[ "${BOOTSTRAP_E2E_KEEP:-0}" == 1 ]]; then
 	log "BOOTSTRAP_E2E_KEEP=1: node left up; tear down with: hack/node/node.sh down"
 else
-	bash hack/node/node.sh down
+	# Under the node lock the e2e framework takes, so a concurrent run is not torn down.
+	source hack/node/env.sh
+	flock -w 1800 "/run/lock/bootstrap-e2e-${NODE_NETNS}.lock" bash hack/node/node.sh down
 fi
 if [[ ${status} != 0 ]]; then
 	log "e2e FAILED (exit ${status}); logs of failed tests are in e2e/_artifacts/ (see docs/testing.md)"

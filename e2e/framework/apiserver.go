@@ -139,7 +139,11 @@ func StartKubeAPIServer(t testing.TB, n *Node, o KubeAPIServerOptions) *KubeAPIS
 	} else {
 		p = n.Start(t, o.Name, argv...)
 	}
-	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	t.Cleanup(func() {
+		if !Keep() {
+			p.Stop(5 * time.Second)
+		}
+	})
 	s := &KubeAPIServer{Process: p, URL: "https://" + net.JoinHostPort(addr, strconv.Itoa(o.Port))}
 
 	// A super-admin kubeconfig pointing at this server.
@@ -268,7 +272,11 @@ func StartEtcd(t testing.TB, n *Node, o EtcdOptions) *Etcd {
 	} else {
 		p = n.Start(t, o.Name, argv...)
 	}
-	t.Cleanup(func() { p.Stop(5 * time.Second) })
+	t.Cleanup(func() {
+		if !Keep() {
+			p.Stop(5 * time.Second)
+		}
+	})
 	WaitT(t, fmt.Sprintf("%s serving on %s", o.Name, client), 60*time.Second, func(ctx context.Context) (bool, string, error) {
 		if done, err := p.Exited(); done {
 			return false, "", fmt.Errorf("%s exited: %v; log tail:\n%s", o.Name, err, p.Tail(30))

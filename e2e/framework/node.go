@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -26,6 +27,7 @@ type Node struct {
 	StaticPodPath string
 
 	t         testing.TB
+	lock      *os.File
 	mu        sync.Mutex
 	procs     []*Process
 	assetDir  string
@@ -83,6 +85,10 @@ func StartNode(t testing.TB, o NodeOptions) *Node {
 		t:      t,
 	}
 	n.StaticPodPath = filepath.Join(n.Work, "manifests")
+	// One test process at a time per node (netns, IPs, work dir are fixed):
+	// wait for the node lock, held until cleanup.
+	n.lock = lockNode(t, n.Netns)
+	t.Cleanup(n.cleanup)
 	// A previous run that crashed or was kept: clean up first.
 	if _, err := os.Stat("/run/netns/" + n.Netns); err == nil || dirExists(n.Work) {
 		t.Logf("node: leftovers of a previous run found; tearing them down first")
@@ -90,7 +96,6 @@ func StartNode(t testing.TB, o NodeOptions) *Node {
 			t.Fatalf("node.sh down (pre-clean): %v\n%s", err, out)
 		}
 	}
-	t.Cleanup(n.cleanup)
 	start := time.Now()
 	if out, err := n.script("runtime"); err != nil {
 		t.Fatalf("node.sh runtime: %v\n%s\n--- containerd log:\n%s", err, out, tailFile(filepath.Join(n.LogDir(), "containerd.log"), 40))
@@ -195,6 +200,7 @@ func (n *Node) Exec(ctx context.Context, argv ...string) (string, error) {
 // cleanup: collect artifacts on failure, stop our processes, tear down.
 func (n *Node) cleanup() {
 	t := n.t
+	defer n.lock.Close() // releases the node lock
 	if t.Failed() || truthy(os.Getenv("BOOTSTRAP_E2E_ALWAYS_COLLECT")) {
 		n.CollectArtifacts(t)
 	}
@@ -280,4 +286,46 @@ func firstNonEmpty(v ...string) string {
 		}
 	}
 	return ""
+}
+
+// lockNode takes an exclusive flock on /run/lock/bootstrap-e2e-<netns>.lock,
+// waiting (and saying so) while another test process holds it.
+func lockNode(t testing.TB, netns string) *os.File {
+	t.Helper()
+	path := "/run/lock/bootstrap-e2e-" + netns + ".lock"
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("node lock: %v", err)
+	}
+	start := time.Now()
+	nextLog := start
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK {
+			t.Fatalf("node lock %s: %v", path, err)
+		}
+		if time.Since(start) > 30*time.Minute {
+			t.Fatalf("node lock %s: still held by another e2e run after 30 min (holder: %s)", path, readHolder(path))
+		}
+		if time.Now().After(nextLog) {
+			nextLog = time.Now().Add(30 * time.Second)
+			t.Logf("waiting for the e2e node lock %s (held by another test run: %s)", path, readHolder(path))
+		}
+		time.Sleep(time.Second)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Logf("node lock acquired after %s", d.Round(time.Second))
+	}
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(fmt.Sprintf("pid %d test %s since %s\n", os.Getpid(), t.Name(), time.Now().UTC().Format(time.RFC3339))), 0)
+	return f
+}
+
+func readHolder(path string) string {
+	b, _ := os.ReadFile(path)
+	return strings.TrimSpace(string(b))
 }
