@@ -10,6 +10,7 @@
 #   E2E_TIMEOUT=40m          go test -timeout
 #   BOOTSTRAP_E2E_KEEP=1     leave the node up after the tests (then: hack/node/node.sh down)
 #   E2E_GO_TEST_FLAGS=...    extra go test flags (e.g. -v is always on)
+#   BOOTSTRAP_E2E_NETNS/_NODE_IP/_HOST_IP/_WORK  run on a second node beside the default one
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "${REPO_ROOT}"
@@ -29,6 +30,12 @@ t=${SECONDS}; bash hack/build-binaries.sh; log "binaries: $((SECONDS - t))s"
 step "3/5 images"
 t=${SECONDS}; bash hack/build-images.sh; log "images: $((SECONDS - t))s"
 
+step "3b/5 bootstrap binary"
+t=${SECONDS}
+CGO_ENABLED=0 go build -o "${BIN_DIR}/bootstrap" ./cmd/bootstrap
+export BOOTSTRAP_E2E_BOOTSTRAP_BIN="${BIN_DIR}/bootstrap"
+log "bootstrap: $((SECONDS - t))s"
+
 step "4/5 go test -tags e2e ./e2e/..."
 status=0
 t=${SECONDS}
@@ -42,6 +49,9 @@ if [[ "${BOOTSTRAP_E2E_KEEP:-0}" == 1 ]]; then
 	log "BOOTSTRAP_E2E_KEEP=1: node left up; tear down with: hack/node/node.sh down"
 else
 	# Under the node lock the e2e framework takes, so a concurrent run is not torn down.
+	export NODE_NETNS="${BOOTSTRAP_E2E_NETNS:-${NODE_NETNS:-bse2e}}"
+	[[ -n "${BOOTSTRAP_E2E_WORK:-}" ]] && export NODE_WORK="${BOOTSTRAP_E2E_WORK}"
+	[[ -n "${BOOTSTRAP_E2E_HOST_IP:-}" ]] && export HOST_IP="${BOOTSTRAP_E2E_HOST_IP}"
 	source hack/node/env.sh
 	flock -w 1800 "/run/lock/bootstrap-e2e-${NODE_NETNS}.lock" bash hack/node/node.sh down
 fi

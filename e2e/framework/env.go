@@ -14,6 +14,9 @@
 //	BOOTSTRAP_E2E_ARTIFACTS     where logs go on failure (default e2e/_artifacts)
 //	BOOTSTRAP_E2E_ALWAYS_COLLECT=1  collect logs even when the test passed
 //	BOOTSTRAP_E2E_WORK          node work dir (default /var/lib/bootstrap-e2e/node)
+//	BOOTSTRAP_E2E_NETNS, BOOTSTRAP_E2E_NODE_IP, BOOTSTRAP_E2E_HOST_IP
+//	                            a second node beside the default one (e.g. bse2e2,
+//	                            10.250.1.2, 10.250.1.1 with BOOTSTRAP_E2E_WORK=/var/lib/bootstrap-e2e/node2)
 //	BOOTSTRAP_E2E_BOOTSTRAP_BIN use this bootstrap binary instead of building ./cmd/bootstrap
 package framework
 

@@ -78,9 +78,9 @@ func StartNode(t testing.TB, o NodeOptions) *Node {
 	EnsureBuilt(t)
 	n := &Node{
 		Name:   firstNonEmpty(o.Name, DefaultNodeName),
-		IP:     firstNonEmpty(o.IP, DefaultNodeIP),
-		HostIP: firstNonEmpty(o.HostIP, DefaultHostIP),
-		Netns:  firstNonEmpty(o.Netns, DefaultNetns),
+		IP:     firstNonEmpty(o.IP, envOr("BOOTSTRAP_E2E_NODE_IP", DefaultNodeIP)),
+		HostIP: firstNonEmpty(o.HostIP, envOr("BOOTSTRAP_E2E_HOST_IP", DefaultHostIP)),
+		Netns:  firstNonEmpty(o.Netns, envOr("BOOTSTRAP_E2E_NETNS", DefaultNetns)),
 		Work:   firstNonEmpty(o.Work, envOr("BOOTSTRAP_E2E_WORK", DefaultWork)),
 		t:      t,
 	}

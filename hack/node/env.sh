@@ -17,7 +17,9 @@ NODE_NAME="${NODE_NAME:-e2e-node}"
 # Pod network of the bridge CNI (one node: a /24 out of render's 10.244.0.0/16).
 POD_SUBNET="${POD_SUBNET:-10.244.0.0/24}"
 POD_GATEWAY="${POD_GATEWAY:-10.244.0.1}"
-CNI_NETWORK="${CNI_NETWORK:-bootstrap-e2e}"
+# Per-node names (so two nodes with different NODE_NETNS never share them).
+if [[ "${NODE_NETNS}" == bse2e ]]; then _node_suffix=""; else _node_suffix="-${NODE_NETNS}"; fi
+CNI_NETWORK="${CNI_NETWORK:-bootstrap-e2e${_node_suffix}}"
 CNI_BRIDGE="${CNI_BRIDGE:-cni0}"
 CLUSTER_DNS="${CLUSTER_DNS:-10.96.0.10}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
@@ -25,7 +27,7 @@ CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 # kubelet: its static pod dir (must match the rendered config's
 # node.staticPodPath) and the cgroup (v1, cgroupfs) every pod lives under.
 STATIC_POD_PATH="${STATIC_POD_PATH:-${NODE_WORK}/manifests}"
-KUBELET_CGROUP_ROOT="${KUBELET_CGROUP_ROOT:-/bootstrap-e2e}"
+KUBELET_CGROUP_ROOT="${KUBELET_CGROUP_ROOT:-/bootstrap-e2e${_node_suffix}}"
 KUBELET_PORT="${KUBELET_PORT:-10250}"
 KUBELET_HEALTHZ_PORT="${KUBELET_HEALTHZ_PORT:-10248}"
 KUBELET_VERBOSITY="${KUBELET_VERBOSITY:-2}"

@@ -212,11 +212,24 @@ cmd_images() {
 	local idx="${IMAGES_DIR}/images.txt" file refs start=${SECONDS} n=0
 	[[ -f "${idx}" ]] || die "no ${idx}; run hack/build-images.sh first"
 	containerd_ready > /dev/null 2>&1 || die "containerd is not running; run node.sh containerd first"
+	mkdir -p "${LOG_DIR}"
+	# Imports run in parallel (unpacking is I/O + gunzip); each failure is reported.
+	local pids=() files=() i rc=0
 	while read -r file refs; do
 		[[ -n "${file}" ]] || continue
-		ctr --address "${CONTAINERD_SOCK}" -n k8s.io images import --platform linux/amd64 "${IMAGES_DIR}/${file}" > /dev/null
+		ctr --address "${CONTAINERD_SOCK}" -n k8s.io images import --platform linux/amd64 "${IMAGES_DIR}/${file}" > "${LOG_DIR}/import-${file%.tar}.log" 2>&1 &
+		pids+=($!)
+		files+=("${file}")
 		n=$((n + 1))
 	done < "${idx}"
+	for i in "${!pids[@]}"; do
+		if ! wait "${pids[${i}]}"; then
+			log "images: import of ${files[${i}]} FAILED:"
+			cat "${LOG_DIR}/import-${files[${i}]%.tar}.log" >&2
+			rc=1
+		fi
+	done
+	[[ ${rc} == 0 ]] || die "image import failed"
 	log "images: imported ${n} image archives in $((SECONDS - start))s:"
 	ctr --address "${CONTAINERD_SOCK}" -n k8s.io images ls -q | sed 's/^/    /' >&2
 }
