@@ -40,7 +40,7 @@ func (r *renderer) apiServer(p *PKI) ([]runtime.Object, error) {
 		ObjectMeta: r.meta(KubeAPIServer+"-config", KubeAPIServer),
 		Data:       map[string]string{"authentication.yaml": authenticationConfig},
 	}
-	return []runtime.Object{secret, cm, r.apiServerDaemonSet()}, nil
+	return []runtime.Object{r.serviceAccount(KubeAPIServer, KubeAPIServer), secret, cm, r.apiServerDaemonSet()}, nil
 }
 
 func (r *renderer) apiServerSecret(p *PKI) (*corev1.Secret, error) {
@@ -138,6 +138,7 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 		HostNetwork:                  true,
 		PriorityClassName:            "system-node-critical",
 		AutomountServiceAccountToken: ptr.To(false),
+		ServiceAccountName:           KubeAPIServer,
 		NodeSelector:                 map[string]string{ControlPlaneNodeLabel: ""},
 		Tolerations:                  controlPlaneTolerations(),
 		// Root, like the temporary apiserver that binds the port first: the
@@ -190,6 +191,18 @@ func componentLabels(component string) map[string]string {
 
 func (r *renderer) meta(name, component string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: KubeSystem, Labels: componentLabels(component)}
+}
+
+// serviceAccount gives a control-plane component an identity of its own
+// without a token (automountServiceAccountToken is off): kube-apiserver's
+// ServiceAccount admission refuses pods whose account does not exist, and
+// "default" only appears once a controller-manager runs.
+func (r *renderer) serviceAccount(name, component string) *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{
+		TypeMeta:                     metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta:                   r.meta(name, component),
+		AutomountServiceAccountToken: ptr.To(false),
+	}
 }
 
 func (r *renderer) secret(name, component string, data map[string][]byte) *corev1.Secret {

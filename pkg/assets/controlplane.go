@@ -55,7 +55,7 @@ func (r *renderer) controllerManager(p *PKI, k *Kubeconfigs) ([]runtime.Object, 
 	}
 	dep := r.controlPlaneDeployment(KubeControllerManager, c.Images.KubeControllerManager,
 		args(flags, c.ControllerManager.ExtraArgs), 10257, resources("200m", "128Mi"))
-	return []runtime.Object{secret, dep, r.pdb(KubeControllerManager)}, nil
+	return []runtime.Object{r.serviceAccount(KubeControllerManager, KubeControllerManager), secret, dep, r.pdb(KubeControllerManager)}, nil
 }
 
 // scheduler renders kube-scheduler's Secret, Deployment and PDB.
@@ -73,7 +73,7 @@ func (r *renderer) scheduler(k *Kubeconfigs) ([]runtime.Object, error) {
 	}
 	dep := r.controlPlaneDeployment(KubeScheduler, r.cfg.Images.KubeScheduler,
 		args(flags, r.cfg.Scheduler.ExtraArgs), 10259, resources("100m", "64Mi"))
-	return []runtime.Object{secret, dep, r.pdb(KubeScheduler)}, nil
+	return []runtime.Object{r.serviceAccount(KubeScheduler, KubeScheduler), secret, dep, r.pdb(KubeScheduler)}, nil
 }
 
 // controlPlaneDeployment runs two leader-elected replicas on control-plane
@@ -86,6 +86,7 @@ func (r *renderer) controlPlaneDeployment(name, image string, cmdArgs []string, 
 		HostNetwork:                  true,
 		PriorityClassName:            "system-cluster-critical",
 		AutomountServiceAccountToken: ptr.To(false),
+		ServiceAccountName:           name,
 		NodeSelector:                 map[string]string{ControlPlaneNodeLabel: ""},
 		Tolerations:                  controlPlaneTolerations(),
 		SecurityContext: &corev1.PodSecurityContext{

@@ -35,6 +35,7 @@ conntrack:
 		HostNetwork:                  true,
 		PriorityClassName:            "system-node-critical",
 		AutomountServiceAccountToken: ptr.To(false),
+		ServiceAccountName:           KubeProxy,
 		NodeSelector:                 map[string]string{"kubernetes.io/os": "linux"},
 		Tolerations:                  []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		Containers: []corev1.Container{{
@@ -80,5 +81,5 @@ conntrack:
 			RevisionHistoryLimit: ptr.To[int32](10),
 		},
 	}
-	return []runtime.Object{secret, cm, ds}, nil
+	return []runtime.Object{r.serviceAccount(KubeProxy, KubeProxy), secret, cm, ds}, nil
 }
