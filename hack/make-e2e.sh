@@ -5,6 +5,8 @@
 # down — also when the tests fail. Cold: ~15-20 min on 2 cores (the k8s build
 # dominates); warm: the tests plus seconds.
 #
+# -p 1: packages share the node, and with one package at a time go test streams -v output.
+#
 # Environment:
 #   E2E_RUN=regex            only run matching tests (go test -run)
 #   E2E_TIMEOUT=40m          go test -timeout
@@ -40,7 +42,7 @@ step "4/5 go test -tags e2e ./e2e/..."
 status=0
 t=${SECONDS}
 # shellcheck disable=SC2086
-BOOTSTRAP_E2E_SKIP_BUILD=1 go test -tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-40m}" \
+BOOTSTRAP_E2E_SKIP_BUILD=1 go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-40m}" \
 	${E2E_RUN:+-run "${E2E_RUN}"} ${E2E_GO_TEST_FLAGS:-} ./e2e/... || status=$?
 log "tests: $((SECONDS - t))s, exit ${status}"
 

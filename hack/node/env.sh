@@ -32,6 +32,13 @@ KUBELET_PORT="${KUBELET_PORT:-10250}"
 KUBELET_HEALTHZ_PORT="${KUBELET_HEALTHZ_PORT:-10248}"
 KUBELET_VERBOSITY="${KUBELET_VERBOSITY:-2}"
 KUBELET_EXTRA_ARGS="${KUBELET_EXTRA_ARGS:-}"
+# Client authentication is x509 against the asset dir's CA. Authorization is
+# AlwaysAllow by default: the temporary apiserver serves no SubjectAccessReview,
+# so with Webhook the apiserver->kubelet calls (logs, exec) would be denied
+# until the self-hosted kube-apiserver runs. KUBELET_AUTHZ_MODE=Webhook
+# (+ KUBELET_WEBHOOK_AUTHN=true) gives the production setting.
+KUBELET_AUTHZ_MODE="${KUBELET_AUTHZ_MODE:-AlwaysAllow}"
+KUBELET_WEBHOOK_AUTHN="${KUBELET_WEBHOOK_AUTHN:-false}"
 
 CONTAINERD_DIR="${NODE_WORK}/containerd"
 CONTAINERD_SOCK="${CONTAINERD_DIR}/containerd.sock"

@@ -278,11 +278,11 @@ authentication:
   anonymous:
     enabled: false
   webhook:
-    enabled: false
+    enabled: ${KUBELET_WEBHOOK_AUTHN}
   x509:
     clientCAFile: ${asset_dir}/tls/ca.crt
 authorization:
-  mode: AlwaysAllow
+  mode: ${KUBELET_AUTHZ_MODE}
 rotateCertificates: false
 serverTLSBootstrap: false
 evictionHard:
