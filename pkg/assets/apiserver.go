@@ -149,7 +149,7 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 			Image:          c.Images.KubeAPIServer,
 			Command:        []string{"/usr/local/bin/kube-apiserver"},
 			Args:           args(r.apiServerFlags(), c.APIServer.ExtraArgs),
-			Resources:      resources("250m", "256Mi"),
+			Resources:      resources("200m", "256Mi"),
 			StartupProbe:   httpsProbe(host, port, "/livez", 10, 24),
 			LivenessProbe:  httpsProbe(host, port, "/livez", 10, 8),
 			ReadinessProbe: httpsProbe(host, port, "/readyz", 0, 3),

@@ -54,7 +54,7 @@ func (r *renderer) controllerManager(p *PKI, k *Kubeconfigs) ([]runtime.Object, 
 		"use-service-account-credentials":  "true",
 	}
 	dep := r.controlPlaneDeployment(KubeControllerManager, c.Images.KubeControllerManager,
-		args(flags, c.ControllerManager.ExtraArgs), 10257, resources("200m", "128Mi"))
+		args(flags, c.ControllerManager.ExtraArgs), 10257, resources("100m", "128Mi"))
 	return []runtime.Object{r.serviceAccount(KubeControllerManager, KubeControllerManager), secret, dep, r.pdb(KubeControllerManager)}, nil
 }
 
@@ -72,7 +72,7 @@ func (r *renderer) scheduler(k *Kubeconfigs) ([]runtime.Object, error) {
 		"profiling":                 "false",
 	}
 	dep := r.controlPlaneDeployment(KubeScheduler, r.cfg.Images.KubeScheduler,
-		args(flags, r.cfg.Scheduler.ExtraArgs), 10259, resources("100m", "64Mi"))
+		args(flags, r.cfg.Scheduler.ExtraArgs), 10259, resources("50m", "64Mi"))
 	return []runtime.Object{r.serviceAccount(KubeScheduler, KubeScheduler), secret, dep, r.pdb(KubeScheduler)}, nil
 }
 

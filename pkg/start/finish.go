@@ -7,40 +7,66 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/rest"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
 
-// alreadyBootstrapped reports whether this node already runs the
-// self-hosted control plane of this cluster. Then start says so and exits 0
-// without touching anything: re-running it is harmless by design.
-func (f *flow) alreadyBootstrapped(ctx context.Context) (bool, error) {
-	c := rest.CopyConfig(f.admin)
-	c.Timeout = 3 * time.Second
-	hc, err := rest.HTTPClientFor(c)
+// detectState finds out what an earlier run left. Nothing serving: a fresh
+// start. The temporary apiserver answering: another start is running. This
+// cluster's kube-apiserver serving: resume after the hand-over, or, when the
+// control plane is complete, say so and exit 0 without touching anything.
+func (f *flow) detectState(ctx context.Context) (done bool, err error) {
+	hc, err := freshClient(f.admin)
 	if err != nil {
 		return false, err
 	}
 	defer hc.CloseIdleConnections()
-	info, err := getVersion(ctx, hc, c.Host)
+	info, err := getVersion(ctx, hc, f.admin.Host)
 	if err != nil {
 		return false, nil // nothing serving: bootstrap
 	}
 	if tempcontrolplane.IsTemporary(info) {
-		return false, fmt.Errorf("a temporary bootstrap apiserver already answers on %s: another `bootstrap start` is running on this node; wait for it or stop it", c.Host)
+		return false, fmt.Errorf("a temporary bootstrap apiserver already answers on %s: another `bootstrap start` or `recover` is running on this node; wait for it or stop it", f.admin.Host)
 	}
 	if f.o.Restore != nil {
-		return false, fmt.Errorf("a kube-apiserver %s serves on %s: recover would roll the cluster back to the saved state under it. If that is what you want, stop the control plane first (stop the kubelet, remove the etcd static pod and the control-plane containers); otherwise there is nothing to recover", info.GitVersion, c.Host)
+		return false, fmt.Errorf("a kube-apiserver %s serves on %s: recover would roll the cluster back to the saved state under it. If that is what you want, stop the control plane first (stop the kubelet, remove the etcd static pod and the control-plane containers); otherwise there is nothing to recover", info.GitVersion, f.admin.Host)
 	}
 	ds, err := f.adminCS.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
-	if err != nil || ds.Status.NumberAvailable == 0 {
-		return false, fmt.Errorf("a kube-apiserver %s answers on %s, but not the self-hosted one of this asset dir (%v): stop it, or use `bootstrap recover` if this is this cluster's control plane in trouble", info.GitVersion, c.Host, err)
+	if err != nil {
+		return false, fmt.Errorf("a kube-apiserver %s answers on %s, but its kube-system/kube-apiserver DaemonSet cannot be read with %s (%v): it is not this asset dir's cluster; stop it, or point --asset-dir at that cluster's assets", info.GitVersion, f.admin.Host, assets.AdminKubeconfig, err)
 	}
-	f.p.Infof("start", "Node %s already runs the self-hosted control plane of this cluster (kube-apiserver %s serving on %s, %d/%d available); nothing to do",
-		f.cfg.Node.Name, info.GitVersion, c.Host, ds.Status.NumberAvailable, ds.Status.DesiredNumberScheduled)
-	return true, nil
+	f.resumed = true
+	if complete, _ := f.complete(ctx); complete {
+		f.p.Infof("start", "Node %s already runs the self-hosted control plane of this cluster (kube-apiserver %s on %s, %d/%d apiserver pods available); nothing to do",
+			f.cfg.Node.Name, info.GitVersion, f.admin.Host, ds.Status.NumberAvailable, ds.Status.DesiredNumberScheduled)
+		return true, nil
+	}
+	f.p.Infof("start", "This cluster's kube-apiserver %s already serves on %s: continuing after the hand-over", info.GitVersion, f.admin.Host)
+	return false, nil
+}
+
+// complete reports whether every control-plane workload is available.
+func (f *flow) complete(ctx context.Context) (bool, string) {
+	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		d, err := f.adminCS.AppsV1().Deployments(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if ok, state := deploymentAvailable(d); !ok {
+			return false, name + ": " + state
+		}
+	}
+	for _, name := range []string{assets.KubeAPIServer, assets.KubeProxy} {
+		ds, err := f.adminCS.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		if s := ds.Status; s.DesiredNumberScheduled == 0 || s.NumberAvailable < s.DesiredNumberScheduled {
+			return false, name + " not available"
+		}
+	}
+	return true, ""
 }
 
 // waitCoreDNS waits for cluster DNS, but only warns when its image is not on
@@ -81,11 +107,7 @@ func (f *flow) waitCoreDNS(ctx context.Context) error {
 func (f *flow) diagnose() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cs := f.adminCS
-	if f.tempCS != nil && f.temp != nil {
-		cs = f.tempCS
-	}
-	return Diagnose(ctx, cs, assets.KubeSystem)
+	return Diagnose(ctx, f.cs(), assets.KubeSystem)
 }
 
 func (f *flow) nextSteps() {

@@ -36,6 +36,9 @@ const PlacedLabel = "bootstrap.dev/placed"
 //     recognises it as its current ReplicaSet (it compares templates, not
 //     names), and the ReplicaSet controller owns the pod bootstrap creates.
 
+// systemPriorities are the values of kube-apiserver's built-in priority classes.
+var systemPriorities = map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
+
 // PlaceDaemonSetPod creates the first pod of a DaemonSet on node, unless a
 // pod of it is already there.
 func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (*corev1.Pod, error) {
@@ -116,6 +119,13 @@ func createPod(ctx context.Context, cs kubernetes.Interface, ns, generateName st
 	}
 	pod.Labels = withLabel(pod.Labels, PlacedLabel, "true")
 	pod.Spec.NodeName = node
+	// kube-apiserver's Priority admission resolves priorityClassName; the
+	// temporary apiserver does not. Without the value the pod has priority 0
+	// and the scheduler preempts it first — the surge pod that replaces it
+	// would evict the only apiserver.
+	if v, ok := systemPriorities[pod.Spec.PriorityClassName]; ok && pod.Spec.Priority == nil {
+		pod.Spec.Priority = ptr.To(v)
+	}
 	created, err := cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{FieldManager: assets.FieldManager})
 	if err != nil {
 		return nil, fmt.Errorf("creating the first %s pod on %s: %w", generateName[:len(generateName)-1], node, err)

@@ -48,6 +48,9 @@ type flow struct {
 	admin     *rest.Config
 	adminCS   kubernetes.Interface
 	learnerID uint64
+	// resumed: a self-hosted kube-apiserver of this cluster already serves
+	// (an earlier run got past the hand-over); only what is missing is done.
+	resumed bool
 }
 
 // Run brings up the self-hosted control plane described by the asset dir.
@@ -69,7 +72,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	if f.adminCS, err = kubernetes.NewForConfig(f.admin); err != nil {
 		return err
 	}
-	if done, err := f.alreadyBootstrapped(ctx); err != nil || done {
+	if done, err := f.detectState(ctx); err != nil || done {
 		return err
 	}
 	defer func() {
@@ -91,13 +94,13 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 				}
 				return "", nil
 			}},
-		phases.Phase{Name: "temp-control-plane", Title: "Starting the boot etcd member and the temporary apiserver", Run: f.startTemp},
+		phases.Phase{Name: "temp-control-plane", Title: "Starting the boot etcd member and the temporary apiserver", Run: f.startTemp, Skip: f.skipTemp},
 		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
-		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd},
+		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted kube-apiserver pod", Run: f.placeAPIServer},
-		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver},
-		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember},
+		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
+		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers},
 		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
 	)
@@ -116,10 +119,52 @@ var errPreflight = errors.New("preflight")
 
 func (f *flow) report(msg string) { f.p.Infof("wait", "%s", msg) }
 
+// cs is the client of whichever apiserver currently serves: the temporary
+// one until the hand-over, kube-apiserver after it.
+func (f *flow) cs() kubernetes.Interface {
+	if f.temp != nil && f.tempCS != nil {
+		return f.tempCS
+	}
+	return f.adminCS
+}
+
+func (f *flow) skipWithoutTemp(context.Context) (string, error) {
+	if f.temp == nil {
+		return "kube-apiserver already serves and the boot etcd member is gone", nil
+	}
+	return "", nil
+}
+
+// skipTemp skips the temporary control plane when an earlier run got past
+// the hand-over and removed the boot member. If the boot member is still in
+// the cluster (a run killed between hand-over and clean-up), it is started
+// again: without it the persistent member has no quorum.
+func (f *flow) skipTemp(ctx context.Context) (string, error) {
+	if !f.resumed {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cli, err := etcdutil.New(f.o.AssetDir, fmt.Sprintf("https://127.0.0.1:%d", f.cfg.Etcd.Local.ClientPort))
+	if err != nil {
+		return "", nil
+	}
+	defer cli.Close()
+	m, err := memberByPeerURL(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort))
+	if err != nil || m != nil {
+		f.p.Infof("temp-control-plane", "The boot etcd member is still part of the cluster (%v): starting it again", err)
+		return "", nil
+	}
+	return "kube-apiserver already serves and the boot etcd member is gone", nil
+}
+
 func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
 	checks := PreflightChecks(f.o.AssetDir, f.cfg)
+	if f.resumed {
+		checks = without(checks, "APIServerPort") // this cluster's kube-apiserver holds it
+	}
 	if f.o.Restore != nil {
 		checks = without(checks, "EtcdDataDir") // the restore phase moves it aside, with --force
 	}
@@ -153,7 +198,11 @@ func (f *flow) apply(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := NewApplier(f.temp.AdminConfig(), func(format string, args ...any) { f.p.Detailf("apply", format, args...) })
+	cfg := f.admin
+	if f.temp != nil {
+		cfg = f.temp.AdminConfig()
+	}
+	a, err := NewApplier(cfg, func(format string, args ...any) { f.p.Detailf("apply", format, args...) })
 	if err != nil {
 		return err
 	}
@@ -173,10 +222,10 @@ func (f *flow) apply(ctx context.Context) error {
 }
 
 func (f *flow) node(ctx context.Context) error {
-	if _, err := WaitForNode(ctx, f.tempCS, f.cfg.Node.Name, f.remaining(), f.report); err != nil {
+	if _, err := WaitForNode(ctx, f.cs(), f.cfg.Node.Name, f.remaining(), f.report); err != nil {
 		return err
 	}
-	return LabelControlPlane(ctx, f.tempCS, f.cfg.Node.Name)
+	return LabelControlPlane(ctx, f.cs(), f.cfg.Node.Name)
 }
 
 func (f *flow) peerURL(port int32) string {
@@ -205,7 +254,7 @@ func (f *flow) etcd(ctx context.Context) error {
 }
 
 func (f *flow) placeAPIServer(ctx context.Context) error {
-	pod, err := PlaceDaemonSetPod(ctx, f.tempCS, assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
+	pod, err := PlaceDaemonSetPod(ctx, f.cs(), assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
 	if err != nil {
 		return err
 	}

@@ -48,9 +48,7 @@ type IsTemporary func(*version.Info) bool
 func WaitSelfHostedServing(ctx context.Context, cfg *rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
 	served := 0
 	return waitFor(ctx, "the self-hosted kube-apiserver to serve on "+cfg.Host, timeout, report, func(ctx context.Context) (bool, string) {
-		c := rest.CopyConfig(cfg)
-		c.Timeout = 5 * time.Second
-		hc, err := rest.HTTPClientFor(c)
+		hc, err := freshClient(cfg)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -68,6 +66,19 @@ func WaitSelfHostedServing(ctx context.Context, cfg *rest.Config, isTemp IsTempo
 		served++
 		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s", served, need, info.GitVersion)
 	})
+}
+
+// freshClient returns a client with a transport of its own: client-go shares
+// transports (and so connections) between equal configs, which would pin
+// every probe to whichever apiserver accepted the first connection. Its
+// requests share one HTTP/1.1 connection, so /version and /readyz reach the
+// same server.
+func freshClient(cfg *rest.Config) (*http.Client, error) {
+	tlsCfg, err := rest.TLSConfigFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}, nil
 }
 
 func getVersion(ctx context.Context, hc *http.Client, host string) (*version.Info, error) {
