@@ -1,0 +1,206 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// fingerprint is what must survive a recovery: identity and content.
+func fingerprint(uid types.UID, content any) string {
+	data, _ := json.Marshal(content)
+	return string(uid) + " " + string(data)
+}
+
+// snapshotObjects records every object the scenario created, by kind/ns/name.
+func snapshotObjects(t *testing.T, cs kubernetes.Interface, namespaces []string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	for _, ns := range namespaces {
+		cms, err := cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "e2e=recover"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cms.Items {
+			out["cm/"+ns+"/"+c.Name] = fingerprint(c.UID, c.Data)
+		}
+	}
+	ns := "recover-0"
+	if s, err := cs.CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{}); err == nil {
+		out["secret/db"] = fingerprint(s.UID, s.Data)
+	}
+	if s, err := cs.CoreV1().Services(ns).Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		out["service/web"] = fingerprint(s.UID, []any{s.Spec.ClusterIP, s.Spec.Ports, s.Spec.Selector})
+	}
+	if d, err := cs.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{}); err == nil {
+		out["deployment/web"] = fingerprint(d.UID, d.Spec.Template.Spec.Containers)
+	}
+	if rb, err := cs.RbacV1().RoleBindings(ns).Get(ctx, "viewers", metav1.GetOptions{}); err == nil {
+		out["rolebinding/viewers"] = fingerprint(rb.UID, []any{rb.RoleRef, rb.Subjects})
+	}
+	return out
+}
+
+func createWorkload(t *testing.T, cs kubernetes.Interface, namespaces []string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, ns := range namespaces {
+		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 200; i++ {
+		ns := namespaces[i%len(namespaces)]
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", i), Labels: map[string]string{"e2e": "recover"}},
+			Data: map[string]string{"i": fmt.Sprint(i), "payload": fmt.Sprintf("value-%d", i*7)}}
+		if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns := namespaces[0]
+	labels := map[string]string{"app": "web"}
+	objs := []func() error{
+		func() error {
+			_, err := cs.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db"}, StringData: map[string]string{"password": "s3cret"}}, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := cs.CoreV1().Services(ns).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+				Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "viewers"},
+				RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "view"},
+				Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "viewers"}}}, metav1.CreateOptions{})
+			return err
+		},
+		func() error {
+			_, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"},
+				Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels},
+					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+						AutomountServiceAccountToken: ptr.To(false),
+						Containers: []corev1.Container{{Name: "web", Image: framework.TestServerImage, ImagePullPolicy: corev1.PullNever,
+							Args: []string{"-listen", ":8080"}}}}}}}, metav1.CreateOptions{})
+			return err
+		},
+	}
+	for _, create := range objs {
+		if err := create(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitDeploymentAvailable(t *testing.T, cs kubernetes.Interface, ns, name string, timeout time.Duration) {
+	t.Helper()
+	framework.WaitT(t, "deployment "+ns+"/"+name+" available", timeout, func(ctx context.Context) (bool, string, error) {
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		return d.Status.AvailableReplicas >= *d.Spec.Replicas, fmt.Sprintf("%d/%d available", d.Status.AvailableReplicas, *d.Spec.Replicas), nil
+	})
+}
+
+// TestRecoverFromBackup: bootstrap, fill the cluster, back it up, destroy the
+// control plane permanently (kubelet stopped, every container removed, the
+// static pods and all etcd data deleted), recover from the backup, and find
+// every object as it was.
+func TestRecoverFromBackup(t *testing.T) {
+	node := framework.StartNode(t, framework.NodeOptions{})
+	assetDir := node.Render(t)
+	node.StartKubelet(t, assetDir)
+	if _, err := runStart(t, node, assetDir, 10*time.Minute); err != nil {
+		t.Fatalf("bootstrap start: %v", err)
+	}
+	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
+	namespaces := []string{"recover-0", "recover-1", "recover-2", "recover-3"}
+	createWorkload(t, cs, namespaces)
+	waitDeploymentAvailable(t, cs, "recover-0", "web", 3*time.Minute)
+	before := snapshotObjects(t, cs, namespaces)
+	if len(before) != 204 {
+		t.Fatalf("recorded %d objects, want 204", len(before))
+	}
+
+	backup := filepath.Join(node.Work, "backup.db")
+	begin := time.Now()
+	out, err := node.Exec(context.Background(), framework.BootstrapBinary(t), "backup", "--asset-dir", assetDir, "--output", backup)
+	if err != nil {
+		t.Fatalf("bootstrap backup: %v\n%s", err, out)
+	}
+	fi, _ := os.Stat(backup)
+	t.Logf("backup: %s, %d bytes in %s\n%s", backup, fi.Size(), time.Since(begin).Round(time.Millisecond), out)
+	if _, err := cs.CoreV1().ConfigMaps("recover-0").Create(context.Background(),
+		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after-backup"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Permanent loss of the control plane.
+	node.StopKubelet(t)
+	if out, err := exec.Command(framework.Bin("cricleanup"), "-address", node.ContainerdSocket(), "-timeout", "90s").CombinedOutput(); err != nil {
+		t.Fatalf("removing every container: %v\n%s", err, out)
+	}
+	for _, p := range []string{filepath.Join(node.StaticPodPath, "etcd.yaml"), filepath.Join(node.Work, "etcd"), filepath.Join(node.Work, "boot-etcd")} {
+		if err := os.RemoveAll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node.StartKubelet(t, assetDir)
+
+	begin = time.Now()
+	p := node.Start(t, "bootstrap-recover", framework.BootstrapBinary(t), "recover", "--asset-dir", assetDir, "--etcd-backup", backup, "-v", "1")
+	var exitErr error
+	framework.WaitT(t, "bootstrap recover to exit", 10*time.Minute, func(context.Context) (bool, string, error) {
+		done, err := p.Exited()
+		exitErr = err
+		return done, p.Tail(3), nil
+	})
+	t.Logf("bootstrap recover exited (%v) after %s; log:\n%s", exitErr, time.Since(begin).Round(10*time.Millisecond), p.Tail(60))
+	if exitErr != nil {
+		t.Fatalf("bootstrap recover: %v", exitErr)
+	}
+
+	after := snapshotObjects(t, cs, namespaces)
+	compared, missing, changed := 0, 0, 0
+	for k, v := range before {
+		compared++
+		switch got, ok := after[k]; {
+		case !ok:
+			missing++
+			t.Errorf("%s is missing after recover", k)
+		case got != v:
+			changed++
+			t.Errorf("%s changed: before %s, after %s", k, v, got)
+		}
+	}
+	t.Logf("recover: %d objects compared, %d missing, %d changed", compared, missing, changed)
+	if _, err := cs.CoreV1().ConfigMaps("recover-0").Get(context.Background(), "after-backup", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a ConfigMap created after the backup exists after recover (err %v); it must not", err)
+	}
+	waitDeploymentAvailable(t, cs, "recover-0", "web", 5*time.Minute)
+	if v, err := cs.Discovery().ServerVersion(); err != nil || v.GitVersion != "v1.37.2" {
+		t.Errorf("/version after recover: %v %v", v, err)
+	}
+}
