@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -30,12 +31,14 @@ type KubeAPIServerOptions struct {
 	// The client certificate is tls/apiserver-etcd-client.{crt,key}, the CA tls/etcd/ca.crt.
 	EtcdServers string
 	// OnHost runs kube-apiserver in the host's network namespace (to reach an
-	// etcd the test process embeds on 127.0.0.1); it then binds and advertises
-	// the host end of the veth pair (node.HostIP). Default: inside the node's netns,
-	// binding and advertising node.IP.
+	// etcd the test process embeds on 127.0.0.1); it then binds 127.0.0.1 (a
+	// SAN of the rendered serving certificate) and advertises the host end of
+	// the veth pair (node.HostIP: kube-apiserver refuses a loopback advertise
+	// address). Default: inside the node's netns, binding and advertising node.IP.
 	OnHost bool
-	// BindAddress overrides the address to bind and advertise.
-	BindAddress string
+	// BindAddress and AdvertiseAddress override the defaults above. The URL
+	// uses BindAddress, which must be a SAN of tls/apiserver.crt.
+	BindAddress, AdvertiseAddress string
 	// Port is the secure port (default 16443, so it never collides with the
 	// temporary or self-hosted apiserver on 6443).
 	Port int
@@ -79,16 +82,19 @@ func StartKubeAPIServer(t testing.TB, n *Node, o KubeAPIServerOptions) *KubeAPIS
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 90 * time.Second
 	}
-	addr := o.BindAddress
-	if addr == "" {
-		addr = n.IP
-		if o.OnHost {
-			addr = n.HostIP
-		}
+	addr, adv := n.IP, n.IP
+	if o.OnHost {
+		addr, adv = "127.0.0.1", n.HostIP
+	}
+	if o.BindAddress != "" {
+		addr = o.BindAddress
+	}
+	if o.AdvertiseAddress != "" {
+		adv = o.AdvertiseAddress
 	}
 	a := func(rel string) string { return assets.Path(o.AssetDir, rel) }
 	flags := map[string]string{
-		"advertise-address":                  addr,
+		"advertise-address":                  adv,
 		"bind-address":                       addr,
 		"secure-port":                        strconv.Itoa(o.Port),
 		"allow-privileged":                   "true",
@@ -221,7 +227,7 @@ type EtcdOptions struct {
 	// persistent member's 2379/2380 and the boot member's 12379/12380).
 	ClientPort, PeerPort int
 	DataDir              string // default <work>/etcd-<name>
-	OnHost               bool   // listen on the host end of the veth instead of inside the netns
+	OnHost               bool   // run in the host's netns, listening on 127.0.0.1 (a SAN of the etcd certificates)
 	Name                 string // member and process name (default "etcd-real")
 }
 
@@ -250,7 +256,7 @@ func StartEtcd(t testing.TB, n *Node, o EtcdOptions) *Etcd {
 	}
 	ip := n.IP
 	if o.OnHost {
-		ip = n.HostIP
+		ip = "127.0.0.1"
 	}
 	a := func(rel string) string { return assets.Path(o.AssetDir, rel) }
 	client := "https://" + net.JoinHostPort(ip, strconv.Itoa(o.ClientPort))
@@ -281,9 +287,18 @@ func StartEtcd(t testing.TB, n *Node, o EtcdOptions) *Etcd {
 		if done, err := p.Exited(); done {
 			return false, "", fmt.Errorf("%s exited: %v; log tail:\n%s", o.Name, err, p.Tail(30))
 		}
-		out, err := n.Exec(ctx, Bin("etcdctl"), "--endpoints="+client, "--cacert="+a(assets.EtcdCACert),
-			"--cert="+a(assets.EtcdHealthcheckCert), "--key="+a(assets.EtcdHealthcheckKey), "endpoint", "health")
-		return err == nil, strings.TrimSpace(out), err
+		argv := []string{Bin("etcdctl"), "--endpoints=" + client, "--cacert=" + a(assets.EtcdCACert),
+			"--cert=" + a(assets.EtcdHealthcheckCert), "--key=" + a(assets.EtcdHealthcheckKey), "endpoint", "health"}
+		var out []byte
+		var err error
+		if o.OnHost {
+			out, err = exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+		} else {
+			var s string
+			s, err = n.Exec(ctx, argv...)
+			out = []byte(s)
+		}
+		return err == nil, strings.TrimSpace(string(out)), err
 	})
 	return &Etcd{Process: p, ClientURL: client}
 }
