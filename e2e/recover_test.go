@@ -102,7 +102,7 @@ func createWorkload(t *testing.T, cs kubernetes.Interface, namespaces []string) 
 					Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
 						AutomountServiceAccountToken: ptr.To(false),
 						Containers: []corev1.Container{{Name: "web", Image: framework.TestServerImage, ImagePullPolicy: corev1.PullNever,
-							Args: []string{"-listen", ":8080"}}}}}}}, metav1.CreateOptions{})
+							Command: []string{"/usr/local/bin/testserver", "-listen=:8080"}}}}}}}, metav1.CreateOptions{})
 			return err
 		},
 	}
