@@ -199,7 +199,23 @@ func TestRecoverFromBackup(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps("recover-0").Get(context.Background(), "after-backup", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("a ConfigMap created after the backup exists after recover (err %v); it must not", err)
 	}
-	waitDeploymentAvailable(t, cs, "recover-0", "web", 5*time.Minute)
+	// The restored Deployment status is as stale as the backup: require pods
+	// whose containers started after the recovery began.
+	framework.WaitT(t, "web pods running again", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := cs.CoreV1().Pods("recover-0").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, "", err
+		}
+		fresh := 0
+		for _, p := range pods.Items {
+			for _, c := range p.Status.ContainerStatuses {
+				if c.Ready && c.State.Running != nil && c.State.Running.StartedAt.After(begin) {
+					fresh++
+				}
+			}
+		}
+		return fresh >= 2, fmt.Sprintf("%d of %d pods ready since the recovery", fresh, len(pods.Items)), nil
+	})
 	if v, err := cs.Discovery().ServerVersion(); err != nil || v.GitVersion != "v1.37.2" {
 		t.Errorf("/version after recover: %v %v", v, err)
 	}
