@@ -150,9 +150,9 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 			Command:        []string{"/usr/local/bin/kube-apiserver"},
 			Args:           args(r.apiServerFlags(), c.APIServer.ExtraArgs),
 			Resources:      resources("200m", "256Mi"),
-			StartupProbe:   httpsProbe(host, port, "/livez", 10, 24),
+			StartupProbe:   startupProbe(httpsProbe(host, port, "/livez", 0, 1)),
 			LivenessProbe:  httpsProbe(host, port, "/livez", 10, 8),
-			ReadinessProbe: httpsProbe(host, port, "/readyz", 0, 3),
+			ReadinessProbe: readinessEvery(2, httpsProbe(host, port, "/readyz", 0, 3)),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "pki", MountPath: pkiMountPath, ReadOnly: true},
 				{Name: "config", MountPath: configMountPath, ReadOnly: true},

@@ -110,7 +110,7 @@ func (r *renderer) controlPlaneDeployment(name, image string, cmdArgs []string, 
 			Command:        []string{"/usr/local/bin/" + name},
 			Args:           cmdArgs,
 			Resources:      res,
-			StartupProbe:   httpsProbe("127.0.0.1", healthPort, "/healthz", 10, 24),
+			StartupProbe:   startupProbe(httpsProbe("127.0.0.1", healthPort, "/healthz", 0, 1)),
 			LivenessProbe:  httpsProbe("127.0.0.1", healthPort, "/healthz", 10, 8),
 			ReadinessProbe: httpsProbe("127.0.0.1", healthPort, "/healthz", 0, 3),
 			SecurityContext: &corev1.SecurityContext{

@@ -59,7 +59,7 @@ func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
 			Command:        []string{"/usr/local/bin/etcd"},
 			Args:           args(flags, l.ExtraArgs),
 			Resources:      resources("100m", "100Mi"),
-			StartupProbe:   httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 10, 24),
+			StartupProbe:   startupProbe(httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 0, 1)),
 			LivenessProbe:  httpProbe("127.0.0.1", 2381, "/livez", corev1.URISchemeHTTP, 10, 8),
 			ReadinessProbe: httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 0, 3),
 			VolumeMounts: []corev1.VolumeMount{

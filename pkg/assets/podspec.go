@@ -55,6 +55,21 @@ func httpsProbe(host string, port int32, path string, initialDelay, failures int
 	return httpProbe(host, port, path, corev1.URISchemeHTTPS, initialDelay, failures)
 }
 
+// startupProbe checks every second for up to five minutes: the hand-over and
+// every rolling update wait for the new pod, so readiness should not lag its
+// start by a probe period. Liveness probes only begin once it passed.
+func startupProbe(p *corev1.Probe) *corev1.Probe {
+	p.InitialDelaySeconds, p.PeriodSeconds, p.TimeoutSeconds, p.FailureThreshold = 0, 1, 5, 300
+	return p
+}
+
+// readinessEvery sets a readiness probe's period: the apiserver's readiness
+// gates its DaemonSet's surge roll, so it is checked more often.
+func readinessEvery(seconds int32, p *corev1.Probe) *corev1.Probe {
+	p.PeriodSeconds = seconds
+	return p
+}
+
 func httpProbe(host string, port int32, path string, scheme corev1.URIScheme, initialDelay, failures int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{

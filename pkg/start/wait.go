@@ -149,8 +149,10 @@ func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, na
 			s.UpdatedNumberScheduled < s.DesiredNumberScheduled || s.NumberAvailable < s.DesiredNumberScheduled {
 			return false, state
 		}
+		// A placed pod that is terminating may drain for its grace period; it
+		// shares the port and serves meanwhile, so it is not waited out.
 		if n, err := placedPods(ctx, cs, ns, ds.Spec.Template.Labels); err != nil || n > 0 {
-			return false, fmt.Sprintf("%s; %d pod(s) bootstrap placed still running (%v)", state, n, err)
+			return false, fmt.Sprintf("%s; %d pod(s) bootstrap placed not yet replaced (%v)", state, n, err)
 		}
 		return true, state
 	})
@@ -183,5 +185,11 @@ func placedPods(ctx context.Context, cs kubernetes.Interface, ns string, lbls ma
 	if err != nil {
 		return 0, err
 	}
-	return len(pods.Items), nil
+	n := 0
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			n++
+		}
+	}
+	return n, nil
 }
