@@ -121,6 +121,10 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			t.Logf("pod %s is terminating (replaced; it drains its connections)", p.Name)
+			continue
+		}
 		ref := metav1.GetControllerOf(&p)
 		kind := "none"
 		if ref != nil {
