@@ -173,6 +173,9 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		t.Errorf("a bootstrap start process is still alive: %s", out)
 	}
 
+	checkWorkloadAndService(t, node, cs)
+	checkApplyIsNoOpThenRollsOut(t, assetDir, cs)
+
 	// Re-running start on the bootstrapped node does no harm: it says so, exit 0.
 	if _, err := runStart(t, node, assetDir, 2*time.Minute); err != nil {
 		t.Errorf("re-running bootstrap start on a bootstrapped node: %v", err)

@@ -183,6 +183,11 @@ func (f *flow) startTemp(ctx context.Context) error {
 	}
 	tcfg.EtcdName = assets.BootEtcdMemberName
 	tcfg.AdoptDataDir = f.o.Restore != nil
+	if f.p.Verbosity < 2 {
+		// The boot member logs expected refusals (a learner not ready yet) as
+		// errors with stack traces; start reports what matters itself.
+		tcfg.EtcdLogLevel = "fatal"
+	}
 	if f.temp, err = tempcontrolplane.New(tcfg); err != nil {
 		return err
 	}

@@ -135,26 +135,36 @@ func WaitLeaseHeld(ctx context.Context, cs kubernetes.Interface, ns, name string
 	})
 }
 
-// WaitDaemonSetRolledOut waits until every node runs an up-to-date,
-// available pod of the DaemonSet and no pod bootstrap placed remains.
+// WaitDaemonSetRolledOut waits until every node the DaemonSet wants runs a
+// ready pod the DaemonSet controller made, and every pod bootstrap placed is
+// gone or terminating. The DaemonSet's own status only counts the new pod as
+// updated once the replaced one has finished draining (up to its grace
+// period); a terminating kube-apiserver still serves on the shared port, so
+// waiting it out would only make start slower.
 func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "DaemonSet "+ns+"/"+name, timeout, report, func(ctx context.Context) (bool, string) {
 		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		s := ds.Status
-		state := fmt.Sprintf("%d desired, %d updated, %d available", s.DesiredNumberScheduled, s.UpdatedNumberScheduled, s.NumberAvailable)
-		if s.ObservedGeneration < ds.Generation || s.DesiredNumberScheduled == 0 ||
-			s.UpdatedNumberScheduled < s.DesiredNumberScheduled || s.NumberAvailable < s.DesiredNumberScheduled {
-			return false, state
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ds.Spec.Template.Labels).String()})
+		if err != nil {
+			return false, err.Error()
 		}
-		// A placed pod that is terminating may drain for its grace period; it
-		// shares the port and serves meanwhile, so it is not waited out.
-		if n, err := placedPods(ctx, cs, ns, ds.Spec.Template.Labels); err != nil || n > 0 {
-			return false, fmt.Sprintf("%s; %d pod(s) bootstrap placed not yet replaced (%v)", state, n, err)
+		ready, placed := 0, 0
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			switch {
+			case p.DeletionTimestamp != nil:
+			case p.Labels[PlacedLabel] != "":
+				placed++
+			case podReady(p):
+				ready++
+			}
 		}
-		return true, state
+		want := ds.Status.DesiredNumberScheduled
+		state := fmt.Sprintf("%d desired, %d ready from the DaemonSet controller, %d placed by bootstrap not yet replaced", want, ready, placed)
+		return ds.Status.ObservedGeneration >= ds.Generation && want > 0 && int32(ready) >= want && placed == 0, state
 	})
 }
 
@@ -177,19 +187,4 @@ func deploymentAvailable(d *appsv1.Deployment) (bool, string) {
 	s := d.Status
 	state := fmt.Sprintf("%d/%d available, %d updated", s.AvailableReplicas, want, s.UpdatedReplicas)
 	return s.ObservedGeneration >= d.Generation && s.AvailableReplicas >= want && s.UpdatedReplicas >= want, state
-}
-
-func placedPods(ctx context.Context, cs kubernetes.Interface, ns string, lbls map[string]string) (int, error) {
-	sel := labels.SelectorFromSet(withLabel(lbls, PlacedLabel, "true"))
-	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil {
-			n++
-		}
-	}
-	return n, nil
 }
