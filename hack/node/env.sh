@@ -22,6 +22,7 @@ if [[ "${NODE_NETNS}" == bse2e ]]; then _node_suffix=""; else _node_suffix="-${N
 CNI_NETWORK="${CNI_NETWORK:-bootstrap-e2e${_node_suffix}}"
 CNI_BRIDGE="${CNI_BRIDGE:-cni0}"
 CLUSTER_DNS="${CLUSTER_DNS:-10.96.0.10}"
+SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/12}"
 CLUSTER_DOMAIN="${CLUSTER_DOMAIN:-cluster.local}"
 
 # kubelet: its static pod dir (must match the rendered config's

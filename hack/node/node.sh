@@ -124,6 +124,10 @@ cmd_net() {
 	ip -n "${NODE_NETNS}" addr replace "${NODE_IP}/${NODE_PREFIX}" dev "${NODE_VETH_NODE}"
 	ip -n "${NODE_NETNS}" link set "${NODE_VETH_NODE}" up
 	# No default route on purpose: nothing inside may reach addresses that are not ours.
+	# The service CIDR is routed to lo: a process on the node connecting to a ClusterIP
+	# needs a route before kube-proxy's OUTPUT DNAT rewrites the destination to a pod;
+	# a packet no rule rewrites stays inside the namespace and is dropped.
+	ip -n "${NODE_NETNS}" route replace "${SERVICE_CIDR}" dev lo
 	in_netns sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null ||
 		in_netns sysctl -q -w net.ipv4.ip_forward=1
 	log "net: netns ${NODE_NETNS}: ${NODE_VETH_NODE} ${NODE_IP}/${NODE_PREFIX} <-> host ${NODE_VETH_HOST} ${HOST_IP}"
