@@ -62,41 +62,47 @@ func checkWorkloadAndService(t *testing.T, node *framework.Node, cs kubernetes.I
 func checkApplyIsNoOpThenRollsOut(t *testing.T, assetDir string, cs kubernetes.Interface) {
 	t.Helper()
 	ctx := context.Background()
-	generations := func() map[string]int64 {
-		out := map[string]int64{}
-		for _, n := range []string{assets.KubeAPIServer, assets.KubeProxy} {
-			ds, err := cs.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, n, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out["ds/"+n] = ds.Generation
-		}
-		for _, n := range []string{assets.KubeControllerManager, assets.KubeScheduler, assets.CoreDNS} {
-			d, err := cs.AppsV1().Deployments(assets.KubeSystem).Get(ctx, n, metav1.GetOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out["deploy/"+n] = d.Generation
-		}
-		return out
-	}
-	kubectl := func(args ...string) string {
+	kubectl := func(args ...string) (string, error) {
 		cmd := exec.Command(framework.Bin("kubectl"), append([]string{"--kubeconfig", assets.Path(assetDir, assets.AdminKubeconfig)}, args...)...)
 		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustKubectl := func(args ...string) string {
+		out, err := kubectl(args...)
 		if err != nil {
 			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(out)
+		return out
 	}
-	before := generations()
-	kubectl("apply", "-f", assets.Path(assetDir, assets.ManifestsDir))
-	if second := kubectl("apply", "-f", assets.Path(assetDir, assets.ManifestsDir)); strings.Contains(second, "configured") {
-		t.Errorf("a second kubectl apply still changes objects:\n%s", second)
+	// What defines a roll-out: ReplicaSets and DaemonSet revisions.
+	revisions := func() string {
+		rs, err := cs.AppsV1().ReplicaSets(assets.KubeSystem).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cr, err := cs.AppsV1().ControllerRevisions(assets.KubeSystem).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range rs.Items {
+			names = append(names, "rs/"+r.Name)
+		}
+		for _, r := range cr.Items {
+			names = append(names, "rev/"+r.Name)
+		}
+		return strings.Join(names, " ")
 	}
-	if after := generations(); fmt.Sprint(after) != fmt.Sprint(before) {
-		t.Errorf("kubectl apply of the rendered manifests changed workloads: generations %v -> %v", before, after)
+	manifests := assets.Path(assetDir, assets.ManifestsDir)
+	// kubectl diff exits 0 when applying would change nothing.
+	if out, err := kubectl("diff", "-f", manifests); err != nil {
+		t.Errorf("kubectl diff -f manifests/ right after start shows changes (%v):\n%s", err, out)
 	}
-
+	before := revisions()
+	mustKubectl("apply", "-f", manifests)
+	if after := revisions(); after != before {
+		t.Errorf("kubectl apply of the rendered manifests rolled workloads out: %s -> %s", before, after)
+	}
 	// Change a controller-manager flag and re-apply: it rolls out.
 	path := assets.Path(assetDir, "manifests/11-kube-controller-manager.yaml")
 	data, err := os.ReadFile(path)
@@ -109,7 +115,7 @@ func checkApplyIsNoOpThenRollsOut(t *testing.T, assetDir string, cs kubernetes.I
 	}
 	edited := filepath.Join(t.TempDir(), "kcm.yaml")
 	os.WriteFile(edited, []byte(changed), 0o600)
-	kubectl("apply", "-f", edited)
+	mustKubectl("apply", "-f", edited)
 	framework.WaitT(t, "controller-manager rollout with the new flag", 4*time.Minute, func(ctx context.Context) (bool, string, error) {
 		d, err := cs.AppsV1().Deployments(assets.KubeSystem).Get(ctx, assets.KubeControllerManager, metav1.GetOptions{})
 		if err != nil {

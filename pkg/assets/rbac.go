@@ -63,7 +63,9 @@ func (r *renderer) bootstrapTokenSecret(token string) ([]runtime.Object, error) 
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
 		ObjectMeta: metav1.ObjectMeta{Name: "bootstrap-token-" + id, Namespace: KubeSystem},
 		Type:       corev1.SecretTypeBootstrapToken,
-		StringData: map[string]string{
+		// data, not stringData: stringData is write-only, so every later
+		// `kubectl apply` would report the Secret as changed.
+		Data: toBytes(map[string]string{
 			"description":                    "Joins further nodes; rendered by bootstrap render.",
 			"token-id":                       id,
 			"token-secret":                   secret,
@@ -71,6 +73,14 @@ func (r *renderer) bootstrapTokenSecret(token string) ([]runtime.Object, error) 
 			"usage-bootstrap-authentication": "true",
 			"usage-bootstrap-signing":        "true",
 			"auth-extra-groups":              BootstrapTokenGroup,
-		},
+		}),
 	}}, nil
+}
+
+func toBytes(m map[string]string) map[string][]byte {
+	out := make(map[string][]byte, len(m))
+	for k, v := range m {
+		out[k] = []byte(v)
+	}
+	return out
 }
