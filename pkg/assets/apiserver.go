@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/keyutil"
 	"k8s.io/utils/ptr"
 )
@@ -166,22 +165,7 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 		},
 	}
 	completePodSpec(&spec)
-	return &appsv1.DaemonSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"},
-		ObjectMeta: r.meta(KubeAPIServer, KubeAPIServer),
-		Spec: appsv1.DaemonSetSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
-			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{
-				Type: appsv1.RollingUpdateDaemonSetStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDaemonSet{
-					MaxSurge:       ptr.To(intstr.FromInt32(1)),
-					MaxUnavailable: ptr.To(intstr.FromInt32(0)),
-				},
-			},
-			RevisionHistoryLimit: ptr.To[int32](10),
-		},
-	}
+	return daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
 }
 
 // componentLabels select one control-plane component's pods.

@@ -95,15 +95,7 @@ func (r *renderer) controlPlaneDeployment(name, image string, cmdArgs []string, 
 			RunAsGroup:     ptr.To[int64](65532),
 			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
-		Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
-				Weight: 100,
-				PodAffinityTerm: corev1.PodAffinityTerm{
-					LabelSelector: &metav1.LabelSelector{MatchLabels: labels},
-					TopologyKey:   "kubernetes.io/hostname",
-				},
-			}},
-		}},
+		Affinity: preferSpread(labels),
 		Containers: []corev1.Container{{
 			Name:           name,
 			Image:          image,
@@ -132,24 +124,7 @@ func (r *renderer) controlPlaneDeployment(name, image string, cmdArgs []string, 
 	spec.Volumes[0].Secret.DefaultMode = ptr.To[int32](0o440)
 	spec.SecurityContext.FSGroup = ptr.To[int64](65532)
 	completePodSpec(&spec)
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: r.meta(name, name),
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
-			Strategy: appsv1.DeploymentStrategy{
-				Type: appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{
-					MaxSurge:       ptr.To(intstr.FromInt32(1)),
-					MaxUnavailable: ptr.To(intstr.FromInt32(0)),
-				},
-			},
-			RevisionHistoryLimit:    ptr.To[int32](10),
-			ProgressDeadlineSeconds: ptr.To[int32](600),
-		},
-	}
+	return deployment(r.meta(name, name), labels, spec, 2, 1, 0)
 }
 
 func (r *renderer) pdb(component string) *policyv1.PodDisruptionBudget {

@@ -88,15 +88,7 @@ func (r *renderer) coreDNSDeployment(labels map[string]string) *appsv1.Deploymen
 			{Key: "CriticalAddonsOnly", Operator: corev1.TolerationOpExists},
 			{Key: ControlPlaneNodeLabel, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
 		},
-		Affinity: &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
-				Weight: 100,
-				PodAffinityTerm: corev1.PodAffinityTerm{
-					LabelSelector: &metav1.LabelSelector{MatchLabels: labels},
-					TopologyKey:   "kubernetes.io/hostname",
-				},
-			}},
-		}},
+		Affinity: preferSpread(labels),
 		Containers: []corev1.Container{{
 			Name:  CoreDNS,
 			Image: r.cfg.Images.CoreDNS,
@@ -125,22 +117,5 @@ func (r *renderer) coreDNSDeployment(labels map[string]string) *appsv1.Deploymen
 		Volumes: []corev1.Volume{configMapVolume("config", CoreDNS)},
 	}
 	completePodSpec(&spec)
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: CoreDNS, Namespace: KubeSystem, Labels: labels},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
-			Strategy: appsv1.DeploymentStrategy{
-				Type: appsv1.RollingUpdateDeploymentStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDeployment{
-					MaxSurge:       ptr.To(intstr.FromInt32(1)),
-					MaxUnavailable: ptr.To(intstr.FromInt32(1)),
-				},
-			},
-			RevisionHistoryLimit:    ptr.To[int32](10),
-			ProgressDeadlineSeconds: ptr.To[int32](600),
-		},
-	}
+	return deployment(metav1.ObjectMeta{Name: CoreDNS, Namespace: KubeSystem, Labels: labels}, labels, spec, 2, 1, 1)
 }

@@ -3,11 +3,9 @@ package assets
 import (
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -65,21 +63,6 @@ conntrack:
 		},
 	}
 	completePodSpec(&spec)
-	ds := &appsv1.DaemonSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "DaemonSet"},
-		ObjectMeta: metav1.ObjectMeta{Name: KubeProxy, Namespace: KubeSystem, Labels: labels},
-		Spec: appsv1.DaemonSetSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec},
-			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{
-				Type: appsv1.RollingUpdateDaemonSetStrategyType,
-				RollingUpdate: &appsv1.RollingUpdateDaemonSet{
-					MaxSurge:       ptr.To(intstr.FromInt32(0)),
-					MaxUnavailable: ptr.To(intstr.FromInt32(1)),
-				},
-			},
-			RevisionHistoryLimit: ptr.To[int32](10),
-		},
-	}
+	ds := daemonSet(metav1.ObjectMeta{Name: KubeProxy, Namespace: KubeSystem, Labels: labels}, labels, spec, 0, 1)
 	return []runtime.Object{r.serviceAccount(KubeProxy, KubeProxy), secret, cm, ds}, nil
 }
