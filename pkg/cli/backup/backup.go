@@ -2,11 +2,8 @@
 package backup
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,7 +32,7 @@ Run it on a schedule: docs/disaster-recovery.md has a systemd timer.`,
 			if o.AssetDir == "" {
 				return errors.New("--asset-dir is required")
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := global.SignalContext()
 			defer stop()
 			p := g.Printer()
 			begin := time.Now()

@@ -3,7 +3,12 @@
 package global
 
 import (
+	"context"
+	"errors"
 	"io"
+	"os/signal"
+	"path/filepath"
+	"syscall"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -16,3 +21,18 @@ type Options struct {
 
 // Printer returns a progress printer for the command's streams.
 func (o *Options) Printer() *ui.Printer { return ui.New(o.Out, o.Err, o.Verbosity) }
+
+// AssetDir checks that an --asset-dir flag was given and makes it absolute:
+// paths are printed in messages and handed to processes with other working dirs.
+func AssetDir(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("--asset-dir is required: the directory `bootstrap render` wrote")
+	}
+	return filepath.Abs(dir)
+}
+
+// SignalContext is cancelled on SIGINT or SIGTERM, so that a command stops
+// cleanly (and reports where it stopped) instead of dying mid-step.
+func SignalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}

@@ -2,11 +2,6 @@
 package recover
 
 import (
-	"context"
-	"errors"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,15 +28,12 @@ docs/disaster-recovery.md says which command fits which failure.`,
 		Example: `  bootstrap recover --asset-dir /opt/bootstrap/assets --etcd-backup /var/backups/etcd/etcd-snapshot-20261101T030000Z.db`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if o.AssetDir == "" {
-				return errors.New("--asset-dir is required")
-			}
-			abs, err := filepath.Abs(o.AssetDir)
+			abs, err := global.AssetDir(o.AssetDir)
 			if err != nil {
 				return err
 			}
 			o.AssetDir = abs
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := global.SignalContext()
 			defer stop()
 			return recovery.Recover(ctx, o, g.Printer())
 		},

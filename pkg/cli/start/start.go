@@ -2,11 +2,6 @@
 package start
 
 import (
-	"context"
-	"errors"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,15 +27,12 @@ again; it continues where it stopped. On a node that already runs this
 cluster's control plane it says so and exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.AssetDir == "" {
-				return errors.New("--asset-dir is required: the directory `bootstrap render` wrote")
-			}
-			abs, err := filepath.Abs(o.AssetDir)
+			abs, err := global.AssetDir(o.AssetDir)
 			if err != nil {
 				return err
 			}
 			o.AssetDir = abs
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := global.SignalContext()
 			defer stop()
 			return startflow.Run(ctx, o, g.Printer())
 		},

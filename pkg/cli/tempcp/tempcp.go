@@ -5,11 +5,7 @@ package tempcp
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,10 +48,7 @@ The configuration comes from the asset dir's bootstrap-config.yaml unless
   kubectl --kubeconfig ./assets/auth/admin.kubeconfig get ns`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.AssetDir == "" {
-				return errors.New("--asset-dir is required: the directory `bootstrap render` wrote")
-			}
-			abs, err := filepath.Abs(o.AssetDir)
+			abs, err := global.AssetDir(o.AssetDir)
 			if err != nil {
 				return err
 			}
@@ -63,7 +56,7 @@ The configuration comes from the asset dir's bootstrap-config.yaml unless
 			if cfg.File == "" {
 				cfg.File = assets.Path(abs, assets.ConfigFile)
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			ctx, stop := global.SignalContext()
 			defer stop()
 			return Run(ctx, g.Printer(), &cfg, o)
 		},
