@@ -32,9 +32,17 @@ func (f *flow) detectState(ctx context.Context) (done bool, err error) {
 	if f.o.Restore != nil {
 		return false, fmt.Errorf("a kube-apiserver %s serves on %s: recover would roll the cluster back to the saved state under it. If that is what you want, stop the control plane first (stop the kubelet, remove the etcd static pod and the control-plane containers); otherwise there is nothing to recover", info.GitVersion, f.admin.Host)
 	}
-	ds, err := f.adminCS.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
+	// The serving certificate verified against this asset dir's CA: this is
+	// this cluster's kube-apiserver. If it cannot read its own objects, etcd
+	// has no quorum (a run killed before the boot member left): resume, and
+	// the boot member is started again.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	ds, err := f.adminCS.AppsV1().DaemonSets(assets.KubeSystem).Get(rctx, assets.KubeAPIServer, metav1.GetOptions{})
 	if err != nil {
-		return false, fmt.Errorf("a kube-apiserver %s answers on %s, but its kube-system/kube-apiserver DaemonSet cannot be read with %s (%v): it is not this asset dir's cluster; stop it, or point --asset-dir at that cluster's assets", info.GitVersion, f.admin.Host, assets.AdminKubeconfig, err)
+		f.resumed = true
+		f.p.Infof("start", "This cluster's kube-apiserver %s answers on %s but cannot read its state (%v): continuing, with the boot etcd member if it is still needed", info.GitVersion, f.admin.Host, err)
+		return false, nil
 	}
 	f.resumed = true
 	if complete, _ := f.complete(ctx); complete {

@@ -151,7 +151,7 @@ func (f *flow) skipTemp(ctx context.Context) (string, error) {
 	}
 	defer cli.Close()
 	m, err := memberByPeerURL(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort))
-	if err != nil || m != nil {
+	if err != nil || m != nil { // no answer: no quorum without the boot member
 		f.p.Infof("temp-control-plane", "The boot etcd member is still part of the cluster (%v): starting it again", err)
 		return "", nil
 	}
