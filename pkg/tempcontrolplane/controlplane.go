@@ -12,6 +12,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
@@ -64,11 +65,13 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	if err := checkAPIServerPKI(c.cfg.AssetDir); err != nil {
 		return err
 	}
+	t0 := time.Now()
 	e, err := startEtcd(&c.cfg)
 	if err != nil {
 		return err
 	}
 	c.etcd = e
+	klog.V(1).InfoS("Boot etcd member ready", "took", time.Since(t0))
 	defer func() {
 		if err != nil {
 			_ = c.Stop()
@@ -80,10 +83,12 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		return err
 	}
 	c.server, c.listener = s, tl
+	klog.V(1).InfoS("Temporary apiserver built", "took", time.Since(t0))
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.runDone = make(chan struct{})
 	prepared := s.PrepareRun()
+	klog.V(1).InfoS("Temporary apiserver prepared", "took", time.Since(t0))
 	runErr := make(chan error, 1)
 	go func() {
 		defer close(c.runDone)
@@ -96,6 +101,7 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		return err
 	}
 	close(c.ready)
+	klog.V(1).InfoS("Temporary apiserver ready", "took", time.Since(t0))
 	// From now on failures of either component surface on Err().
 	go func() {
 		select {
