@@ -74,7 +74,8 @@ func (n *Node) CollectArtifacts(t testing.TB) {
 	run("ps.txt", "ps", "-eo", "pid,ppid,etime,args")
 
 	if assetDir != "" {
-		n.dumpCluster(ctx, filepath.Join(assetDir, "auth", "admin.kubeconfig"), dir)
+		// The break-glass identity: the temporary apiserver authorizes system:masters for sure.
+		n.dumpCluster(ctx, filepath.Join(assetDir, "auth", "super-admin.kubeconfig"), dir)
 	}
 	t.Logf("artifacts collected in %s", dir)
 }
@@ -102,6 +103,12 @@ func (n *Node) dumpCluster(ctx context.Context, kubeconfig, dir string) {
 	write("pods", pods, err)
 	events, err := cs.CoreV1().Events("").List(ctx, metav1.ListOptions{})
 	write("events", events, err)
+	ds, err := cs.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
+	write("daemonsets", ds, err)
+	deploys, err := cs.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	write("deployments", deploys, err)
+	leases, err := cs.CoordinationV1().Leases("kube-system").List(ctx, metav1.ListOptions{})
+	write("leases-kube-system", leases, err)
 }
 
 func copyTree(src, dst string) {
