@@ -102,15 +102,17 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	}
 	close(c.ready)
 	klog.V(1).InfoS("Temporary apiserver ready", "took", time.Since(t0))
-	// From now on failures of either component surface on Err().
+	// From now on failures of either component surface on Err(); each is
+	// watched on its own, so that etcd stays watched after StopAPIServer.
+	go func() {
+		if err, ok := <-c.etcd.Err(); ok && err != nil {
+			c.report(fmt.Errorf("boot etcd member: %w", err))
+		}
+	}()
 	go func() {
 		select {
-		case err, ok := <-c.etcd.Err():
-			if ok && err != nil {
-				c.errc <- fmt.Errorf("boot etcd member: %w", err)
-			}
 		case err := <-runErr:
-			c.errc <- fmt.Errorf("temporary apiserver: %w", err)
+			c.report(fmt.Errorf("temporary apiserver: %w", err))
 		case <-c.runDone:
 		}
 	}()
@@ -163,6 +165,15 @@ func probe(ctx context.Context, client *http.Client, url string) error {
 		return fmt.Errorf("%s answered %s", url, resp.Status)
 	}
 	return nil
+}
+
+// report delivers an error on Err without ever blocking: the first errors
+// matter, later ones are dropped.
+func (c *ControlPlane) report(err error) {
+	select {
+	case c.errc <- err:
+	default:
+	}
 }
 
 // ReadyNotify is closed once etcd and the apiserver serve.

@@ -202,7 +202,7 @@ func TestDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.GitVersion != "v1.37.2" || v.Major != "1" || v.Minor != "37" {
+	if v.GitVersion != "v1.37.2" || v.Major != "1" || v.Minor != "37" || !IsTemporary(v) {
 		t.Fatalf("version %+v", v)
 	}
 	if _, err := cp.cs.Discovery().OpenAPIV3().Paths(); err != nil {
@@ -275,5 +275,29 @@ func TestStop(t *testing.T) {
 	cs := kubeconfigClient(t, cp, assetsAdminKubeconfig(cp.assetDir))
 	if _, err := cs.CoreV1().ConfigMaps("default").Get(ctx, "survives", metav1.GetOptions{}); err != nil {
 		t.Fatalf("after restart: %v", err)
+	}
+}
+
+// TestStopAPIServerKeepsEtcd: the hand-over stops the apiserver first; the
+// boot member keeps serving until Stop.
+func TestStopAPIServerKeepsEtcd(t *testing.T) {
+	cp := startTestCP(t)
+	if err := cp.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", itoa(cp.cfg.BindPort)))
+	if err != nil {
+		t.Fatalf("apiserver port still bound: %v", err)
+	}
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := etcdClient(t, cp).Get(ctx, "/registry/namespaces/default"); err != nil {
+		t.Fatalf("etcd after StopAPIServer: %v", err)
+	}
+	select {
+	case err := <-cp.Err():
+		t.Fatalf("Err after a deliberate StopAPIServer: %v", err)
+	default:
 	}
 }
