@@ -119,12 +119,15 @@ func Verify(path string) (snapshot.Status, error) {
 	if _, err := os.Stat(path); err != nil {
 		return snapshot.Status{}, err
 	}
+	if err := checkBoltShape(path); err != nil {
+		return snapshot.Status{}, fmt.Errorf("%s is not a valid etcd snapshot: %w", path, err)
+	}
 	st, err := snapshot.NewV3(zap.NewNop()).Status(path)
 	if err != nil {
 		return st, fmt.Errorf("%s is not a valid etcd snapshot: %w", path, err)
 	}
 	if st.Revision == 0 {
-		return st, fmt.Errorf("%s holds no etcd data (revision 0)", path)
+		return st, fmt.Errorf("%s is not a valid etcd snapshot: it holds no keys", path)
 	}
 	return st, nil
 }
