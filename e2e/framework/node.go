@@ -249,6 +249,15 @@ func (n *Node) Leftovers() []string {
 	if out, err := exec.Command("ip", "link", "show", n.Netns+"-h").CombinedOutput(); err == nil {
 		left = append(left, "link "+strings.Fields(string(out))[1])
 	}
+	cg := "/bootstrap-e2e"
+	if n.Netns != DefaultNetns {
+		cg += "-" + n.Netns
+	}
+	for _, h := range []string{"pids", "memory", "cpu"} {
+		if dirExists(filepath.Join("/sys/fs/cgroup", h, cg)) {
+			left = append(left, "cgroup "+filepath.Join("/sys/fs/cgroup", h, cg))
+		}
+	}
 	for _, p := range []string{"kubelet", "containerd"} {
 		if pids := pidsWithArg(p, n.Work); len(pids) > 0 {
 			left = append(left, fmt.Sprintf("%s processes %v", p, pids))
