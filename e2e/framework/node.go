@@ -259,7 +259,8 @@ func (n *Node) Leftovers() []string {
 		}
 	}
 	for _, p := range []string{"kubelet", "containerd"} {
-		if pids := pidsWithArg(p, n.Work); len(pids) > 0 {
+		// Work + "/": a second node's work dir (node2) must not match this node's (node).
+		if pids := pidsWithArg(p, n.Work+"/"); len(pids) > 0 {
 			left = append(left, fmt.Sprintf("%s processes %v", p, pids))
 		}
 	}
