@@ -388,4 +388,7 @@ func defaultCSIDriver(d *storagev1.CSIDriver) {
 	if s.SELinuxMount == nil {
 		s.SELinuxMount = ptr.To(false)
 	}
+	if s.PreventPodSchedulingIfMissing == nil {
+		s.PreventPodSchedulingIfMissing = ptr.To(false)
+	}
 }
