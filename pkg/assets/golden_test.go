@@ -79,3 +79,27 @@ func TestRerenderIsNoOp(t *testing.T) {
 		t.Errorf("second render with the same config rewrote %v", res.Written)
 	}
 }
+
+// TestFlannelManifests: networking.cni flannel adds a strictly decodable,
+// fully specified flannel DaemonSet on the pod CIDR; bridge adds none.
+func TestFlannelManifests(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Networking.CNI = "flannel"
+	cfg.Images.Flannel = "docker.io/flannel/flannel:v0.27.0"
+	dir := filepath.Join(t.TempDir(), "assets")
+	if _, err := Render(cfg, dir, testOptions()); err != nil {
+		t.Fatal(err)
+	}
+	objs := decodeAll(t, dir)["30-flannel.yaml"]
+	if len(objs) != 6 {
+		t.Fatalf("30-flannel.yaml has %d objects, want 6", len(objs))
+	}
+	data, _ := os.ReadFile(Path(dir, "manifests/30-flannel.yaml"))
+	if !bytes.Contains(data, []byte(`"Network":"10.244.0.0/16"`)) {
+		t.Errorf("flannel net-conf does not carry the pod CIDR:\n%s", data)
+	}
+	plain, _ := renderFresh(t)
+	if _, err := os.Stat(Path(plain, "manifests/30-flannel.yaml")); err == nil {
+		t.Error("the default bridge CNI rendered flannel manifests")
+	}
+}

@@ -47,6 +47,7 @@ func (r *renderer) manifests(p *PKI, k *Kubeconfigs) ([]File, error) {
 		{"manifests/12-kube-scheduler.yaml", func() ([]runtime.Object, error) { return r.scheduler(k) }},
 		{"manifests/13-kube-proxy.yaml", func() ([]runtime.Object, error) { return r.kubeProxy(k) }},
 		{"manifests/20-coredns.yaml", r.coreDNS},
+		{"manifests/30-flannel.yaml", r.flannel},
 		{EtcdStaticPod, r.etcdStaticPod},
 	}
 	var files []File
