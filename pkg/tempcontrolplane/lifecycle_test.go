@@ -163,6 +163,18 @@ func TestServiceClusterIPs(t *testing.T) {
 	if a.Spec.ClusterIP == b.Spec.ClusterIP {
 		t.Fatalf("same IP allocated twice: %s", a.Spec.ClusterIP)
 	}
+	// ClusterIPs are immutable; deleting a Service frees its IP.
+	changed := dns.DeepCopy()
+	changed.Spec.ClusterIP, changed.Spec.ClusterIPs = "10.96.0.11", []string{"10.96.0.11"}
+	if _, err := cp.cs.CoreV1().Services(ns).Update(ctx, changed, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+		t.Fatalf("changing clusterIP: want 422, got %v", err)
+	}
+	if err := cp.cs.CoreV1().Services(ns).Delete(ctx, "dns", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cp.cs.CoreV1().Services(ns).Create(ctx, svc("dns2", "10.96.0.10"), metav1.CreateOptions{}); err != nil {
+		t.Fatalf("re-using a freed IP: %v", err)
+	}
 	// An update that does not mention the IP keeps it.
 	a.Spec.ClusterIP, a.Spec.ClusterIPs = "", nil
 	a.Labels = map[string]string{"x": "y"}

@@ -53,6 +53,8 @@ type kindSpec struct {
 	validate            func(obj runtime.Object) field.ErrorList
 	gracefulDelete      func(obj runtime.Object, options *metavDeleteOptions) bool
 	beginCreate         func(ctx context.Context, obj runtime.Object) error
+	validateUpdate      func(obj, old runtime.Object) field.ErrorList
+	afterDelete         func(obj runtime.Object)
 }
 
 func (k *kindSpec) gvk() schema.GroupVersionKind { return k.gv.WithKind(k.kind) }

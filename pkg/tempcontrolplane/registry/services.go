@@ -42,7 +42,15 @@ func serviceKind(alloc *ipAllocator) *kindSpec {
 			}
 			return nil
 		},
+		validateUpdate: func(obj, old runtime.Object) field.ErrorList {
+			s, o := obj.(*corev1.Service), old.(*corev1.Service)
+			if o.Spec.ClusterIP != "" && s.Spec.ClusterIP != o.Spec.ClusterIP && s.Spec.Type == o.Spec.Type {
+				return field.ErrorList{field.Invalid(field.NewPath("spec", "clusterIPs").Index(0), s.Spec.ClusterIP, "may not change once set")}
+			}
+			return nil
+		},
 		beginCreate: alloc.assign,
+		afterDelete: alloc.release,
 	}
 }
 
@@ -117,6 +125,22 @@ func (a *ipAllocator) load(ctx context.Context) error {
 	return nil
 }
 
+// release frees the ClusterIPs of a deleted Service.
+func (a *ipAllocator) release(obj runtime.Object) {
+	s, ok := obj.(*corev1.Service)
+	if !ok {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.used == nil {
+		return
+	}
+	for _, ip := range s.Spec.ClusterIPs {
+		delete(a.used, ip)
+	}
+}
+
 // assign runs before a Service is created: it honours a requested clusterIP
 // (if free and in range) or allocates one, and fills the dual-stack fields as
 // kube-apiserver would for a single-stack cluster.
@@ -152,7 +176,7 @@ func (a *ipAllocator) assign(ctx context.Context, obj runtime.Object) error {
 		ip := net.ParseIP(s.Spec.ClusterIP)
 		switch {
 		case ip == nil:
-			return apierrors.NewInvalid(s.GroupVersionKind().GroupKind(), s.Name, field.ErrorList{field.Invalid(fp, s.Spec.ClusterIP, "must be a valid IP address")})
+			return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), s.Name, field.ErrorList{field.Invalid(fp, s.Spec.ClusterIP, "must be a valid IP address")})
 		case !a.cidr.Contains(ip):
 			return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("Service").GroupKind(), s.Name, field.ErrorList{field.Invalid(fp, s.Spec.ClusterIP,
 				fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", s.Spec.ClusterIP, s.Spec.ClusterIP, a.cidr))})

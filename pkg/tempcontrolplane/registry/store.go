@@ -125,6 +125,10 @@ func newStore(k *kindSpec, getter generic.RESTOptionsGetter) (*genericregistry.S
 			return noopFinish, hook(ctx, obj)
 		}
 	}
+	if k.afterDelete != nil {
+		hook := k.afterDelete
+		store.AfterDelete = func(obj runtime.Object, _ *metav1.DeleteOptions) { hook(obj) }
+	}
 	attrs := func(obj runtime.Object) (labels.Set, fields.Set, error) {
 		m := mustAccessor(obj)
 		fs := fields.Set{"metadata.name": m.GetName()}

@@ -111,6 +111,9 @@ func (s *strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) 
 	if s.spec.validate != nil && !s.statusOnly {
 		errs = append(errs, s.spec.validate(obj)...)
 	}
+	if s.spec.validateUpdate != nil && !s.statusOnly {
+		errs = append(errs, s.spec.validateUpdate(obj, old)...)
+	}
 	return errs
 }
 
