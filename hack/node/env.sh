@@ -54,5 +54,7 @@ NODE_PACKAGES=(containerd runc containernetworking-plugins iptables conntrack nf
 
 # Host paths outside NODE_WORK the kubelet or rendered hostPath volumes create
 # (DirectoryOrCreate/FileOrCreate). Teardown removes the ones that did not exist
-# before the kubelet started, if they are empty.
+# before the first harness kubelet started, if they are empty, once no other
+# harness node runs (the record is machine-wide: several nodes may share them).
+HOST_PATHS_RECORD="${HOST_PATHS_RECORD:-/run/bootstrap-e2e-created-host-paths}"
 KUBELET_HOST_PATHS=(/lib/modules /run/xtables.lock /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers /var/lib/cni/results /var/lib/cni)

@@ -317,7 +317,7 @@ cmd_kubelet() {
 	# /run/xtables.lock) may create; teardown removes those that did not exist before.
 	local hp
 	for hp in "${KUBELET_HOST_PATHS[@]}"; do
-		[[ -e "${hp}" ]] || grep -qxF "${hp}" "${RUN_DIR}/created-host-paths" 2>/dev/null || echo "${hp}" >> "${RUN_DIR}/created-host-paths"
+		[[ -e "${hp}" ]] || grep -qxF "${hp}" "${HOST_PATHS_RECORD}" 2>/dev/null || echo "${hp}" >> "${HOST_PATHS_RECORD}"
 	done
 	# shellcheck disable=SC2086
 	start_bg kubelet "${BIN_DIR}/kubelet" \
@@ -383,6 +383,18 @@ unmount_under() {
 	done < <(awk -v d="${dir}/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r -u)
 }
 
+# other_nodes_running: is a kubelet or containerd of another harness node alive?
+other_nodes_running() {
+	local p
+	for p in /proc/[0-9]*; do
+		case "$(cat "${p}/comm" 2>/dev/null)" in
+		kubelet | containerd)
+			tr '\0' ' ' < "${p}/cmdline" 2>/dev/null | grep -q 'bootstrap-e2e' && return 0 ;;
+		esac
+	done
+	return 1
+}
+
 cmd_down() {
 	local start=${SECONDS} name f
 	stop_bg kubelet 20
@@ -442,15 +454,21 @@ cmd_down() {
 		rm -f "${r}" "/var/lib/cni/results/cni-loopback-${id}-lo"
 	done
 	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
-	# Host paths that did not exist before our kubelet started: remove if empty.
-	if [[ -f "${RUN_DIR}/created-host-paths" ]]; then
+	# Host paths that did not exist before the first harness kubelet started
+	# (machine-wide record): removed if empty, by the last node to go down.
+	if [[ -f "${HOST_PATHS_RECORD}" ]] && ! other_nodes_running; then
 		while read -r hp; do
 			if [[ -d "${hp}" ]]; then
 				rmdir "${hp}" 2>/dev/null || true
 			elif [[ -f "${hp}" && ! -s "${hp}" ]]; then
 				rm -f "${hp}"
 			fi
-		done < "${RUN_DIR}/created-host-paths"
+		done < "${HOST_PATHS_RECORD}"
+		rm -f "${HOST_PATHS_RECORD}"
+	fi
+	# `ip netns add` leaves /run/netns bind-mounted on itself; undo it once no netns is left.
+	if [[ -d /run/netns && -z "$(ls -A /run/netns 2>/dev/null)" ]] && awk '$5 == "/run/netns"' /proc/self/mountinfo | grep -q .; then
+		umount /run/netns 2>/dev/null || true
 	fi
 	if [[ "${NODE_KEEP_WORK:-0}" != 1 && -d "${NODE_WORK}" ]]; then
 		unmount_under "${NODE_WORK}"
