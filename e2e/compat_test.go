@@ -3,10 +3,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -14,11 +17,16 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	yamlutil "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
@@ -35,31 +43,36 @@ var compatObjects = []struct {
 	kind       string
 	namespaced bool
 	body       jsonObj
+	name       string // default compat-<resource>[-<group>]
 }{
-	{gv("", "v1", "namespaces"), "Namespace", false, jsonObj{}},
-	{gv("", "v1", "nodes"), "Node", false, jsonObj{"metadata": jsonObj{"labels": jsonObj{"kubernetes.io/hostname": "compat"}}}},
-	{gv("", "v1", "pods"), "Pod", true, jsonObj{"spec": compatPodSpec(true)}},
-	{gv("", "v1", "services"), "Service", true, jsonObj{"spec": jsonObj{"selector": jsonObj{"app": "x"}, "ports": []any{jsonObj{"name": "dns", "port": 53, "protocol": "UDP"}, jsonObj{"name": "http", "port": 80, "targetPort": "web"}}}}},
-	{gv("", "v1", "endpoints"), "Endpoints", true, jsonObj{"subsets": []any{jsonObj{"addresses": []any{jsonObj{"ip": "10.0.0.1"}}, "ports": []any{jsonObj{"port": 80}}}}}},
-	{gv("", "v1", "secrets"), "Secret", true, jsonObj{"data": jsonObj{"k": "dg=="}}},
-	{gv("", "v1", "configmaps"), "ConfigMap", true, jsonObj{"data": jsonObj{"k": "v"}}},
-	{gv("", "v1", "serviceaccounts"), "ServiceAccount", true, jsonObj{"automountServiceAccountToken": false}},
-	{gv("", "v1", "events"), "Event", true, jsonObj{"involvedObject": jsonObj{"kind": "Pod", "name": "p", "namespace": "compat"}, "reason": "Test", "message": "m", "type": "Normal", "source": jsonObj{"component": "kubelet"}, "count": 1}},
-	{gv("events.k8s.io", "v1", "events"), "Event", true, jsonObj{"eventTime": "2026-11-24T20:00:00.000000Z", "reportingController": "test", "reportingInstance": "i", "action": "A", "reason": "R", "type": "Normal", "note": "n", "regarding": jsonObj{"kind": "Pod", "name": "p"}}},
-	{gv("apps", "v1", "daemonsets"), "DaemonSet", true, jsonObj{"spec": compatWorkloadSpec()}},
-	{gv("apps", "v1", "deployments"), "Deployment", true, jsonObj{"spec": compatWorkloadSpec()}},
-	{gv("apps", "v1", "replicasets"), "ReplicaSet", true, jsonObj{"spec": compatWorkloadSpec()}},
-	{gv("coordination.k8s.io", "v1", "leases"), "Lease", true, jsonObj{"spec": jsonObj{"holderIdentity": "compat", "leaseDurationSeconds": 40, "renewTime": "2026-11-24T20:00:00.000000Z"}}},
-	{gv("storage.k8s.io", "v1", "csinodes"), "CSINode", false, jsonObj{"spec": jsonObj{"drivers": []any{}}}},
-	{gv("storage.k8s.io", "v1", "csidrivers"), "CSIDriver", false, jsonObj{"spec": jsonObj{}}},
-	{gv("node.k8s.io", "v1", "runtimeclasses"), "RuntimeClass", false, jsonObj{"handler": "runc"}},
-	{gv("rbac.authorization.k8s.io", "v1", "roles"), "Role", true, jsonObj{"rules": []any{jsonObj{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"get"}}}}},
-	{gv("rbac.authorization.k8s.io", "v1", "rolebindings"), "RoleBinding", true, jsonObj{"roleRef": jsonObj{"kind": "Role", "name": "r"}, "subjects": []any{jsonObj{"kind": "User", "name": "u"}}}},
-	{gv("rbac.authorization.k8s.io", "v1", "clusterroles"), "ClusterRole", false, jsonObj{"rules": []any{jsonObj{"nonResourceURLs": []any{"/healthz"}, "verbs": []any{"get"}}}}},
-	{gv("rbac.authorization.k8s.io", "v1", "clusterrolebindings"), "ClusterRoleBinding", false, jsonObj{"roleRef": jsonObj{"kind": "ClusterRole", "name": "r"}, "subjects": []any{jsonObj{"kind": "Group", "name": "g"}, jsonObj{"kind": "ServiceAccount", "name": "sa", "namespace": "compat"}}}},
-	{gv("policy", "v1", "poddisruptionbudgets"), "PodDisruptionBudget", true, jsonObj{"spec": jsonObj{"minAvailable": 1, "selector": jsonObj{"matchLabels": jsonObj{"app": "x"}}}}},
-	{gv("scheduling.k8s.io", "v1", "priorityclasses"), "PriorityClass", false, jsonObj{"value": 1000}},
-	{gv("discovery.k8s.io", "v1", "endpointslices"), "EndpointSlice", true, jsonObj{"addressType": "IPv4", "endpoints": []any{jsonObj{"addresses": []any{"10.0.0.1"}}}, "ports": []any{jsonObj{"port": 80}}}},
+	{gv("", "v1", "namespaces"), "Namespace", false, jsonObj{}, ""},
+	{gv("", "v1", "nodes"), "Node", false, jsonObj{"metadata": jsonObj{"labels": jsonObj{"kubernetes.io/hostname": "compat"}}}, ""},
+	{gv("", "v1", "pods"), "Pod", true, jsonObj{"spec": compatPodSpec(true)}, ""},
+	{gv("", "v1", "services"), "Service", true, jsonObj{"spec": jsonObj{"selector": jsonObj{"app": "x"}, "ports": []any{jsonObj{"name": "dns", "port": 53, "protocol": "UDP"}, jsonObj{"name": "http", "port": 80, "targetPort": "web"}}}}, ""},
+	{gv("", "v1", "endpoints"), "Endpoints", true, jsonObj{"subsets": []any{jsonObj{"addresses": []any{jsonObj{"ip": "10.0.0.1"}}, "ports": []any{jsonObj{"port": 80}}}}}, ""},
+	{gv("", "v1", "secrets"), "Secret", true, jsonObj{"data": jsonObj{"k": "dg=="}}, ""},
+	{gv("", "v1", "configmaps"), "ConfigMap", true, jsonObj{"data": jsonObj{"k": "v"}}, ""},
+	{gv("", "v1", "serviceaccounts"), "ServiceAccount", true, jsonObj{"automountServiceAccountToken": false}, ""},
+	{gv("", "v1", "events"), "Event", true, jsonObj{"involvedObject": jsonObj{"kind": "Pod", "name": "p", "namespace": "compat"}, "reason": "Test", "message": "m", "type": "Normal", "source": jsonObj{"component": "kubelet"}, "count": 1}, ""},
+	{gv("events.k8s.io", "v1", "events"), "Event", true, jsonObj{"eventTime": "2026-11-24T20:00:00.000000Z", "reportingController": "test", "reportingInstance": "i", "action": "A", "reason": "R", "type": "Normal", "note": "n", "regarding": jsonObj{"kind": "Pod", "name": "p"}}, ""},
+	{gv("apps", "v1", "daemonsets"), "DaemonSet", true, jsonObj{"spec": compatWorkloadSpec()}, ""},
+	{gv("apps", "v1", "deployments"), "Deployment", true, jsonObj{"spec": compatWorkloadSpec()}, ""},
+	{gv("apps", "v1", "replicasets"), "ReplicaSet", true, jsonObj{"spec": compatWorkloadSpec()}, ""},
+	{gv("coordination.k8s.io", "v1", "leases"), "Lease", true, jsonObj{"spec": jsonObj{"holderIdentity": "compat", "leaseDurationSeconds": 40, "renewTime": "2026-11-24T20:00:00.000000Z"}}, ""},
+	{gv("storage.k8s.io", "v1", "csinodes"), "CSINode", false, jsonObj{"spec": jsonObj{"drivers": []any{}}}, ""},
+	{gv("storage.k8s.io", "v1", "csidrivers"), "CSIDriver", false, jsonObj{"spec": jsonObj{}}, ""},
+	{gv("node.k8s.io", "v1", "runtimeclasses"), "RuntimeClass", false, jsonObj{"handler": "runc"}, ""},
+	{gv("rbac.authorization.k8s.io", "v1", "roles"), "Role", true, jsonObj{"rules": []any{jsonObj{"apiGroups": []any{""}, "resources": []any{"pods"}, "verbs": []any{"get"}}}}, ""},
+	{gv("rbac.authorization.k8s.io", "v1", "rolebindings"), "RoleBinding", true, jsonObj{"roleRef": jsonObj{"kind": "Role", "name": "r"}, "subjects": []any{jsonObj{"kind": "User", "name": "u"}}}, ""},
+	{gv("rbac.authorization.k8s.io", "v1", "clusterroles"), "ClusterRole", false, jsonObj{"rules": []any{jsonObj{"nonResourceURLs": []any{"/healthz"}, "verbs": []any{"get"}}}}, ""},
+	{gv("rbac.authorization.k8s.io", "v1", "clusterrolebindings"), "ClusterRoleBinding", false, jsonObj{"roleRef": jsonObj{"kind": "ClusterRole", "name": "r"}, "subjects": []any{jsonObj{"kind": "Group", "name": "g"}, jsonObj{"kind": "ServiceAccount", "name": "sa", "namespace": "compat"}}}, ""},
+	{gv("policy", "v1", "poddisruptionbudgets"), "PodDisruptionBudget", true, jsonObj{"spec": jsonObj{"minAvailable": 1, "selector": jsonObj{"matchLabels": jsonObj{"app": "x"}}}}, ""},
+	{gv("scheduling.k8s.io", "v1", "priorityclasses"), "PriorityClass", false, jsonObj{"value": 1000}, ""},
+	{gv("", "v1", "services"), "Service", true, jsonObj{"spec": jsonObj{"clusterIP": "None", "selector": jsonObj{"app": "x"}, "ports": []any{jsonObj{"port": 53}}}}, "compat-headless"},
+	{gv("", "v1", "services"), "Service", true, jsonObj{"spec": jsonObj{"type": "ExternalName", "externalName": "example.com"}}, "compat-external"},
+	{gv("", "v1", "services"), "Service", true, jsonObj{"spec": jsonObj{"clusterIP": "10.96.0.20", "sessionAffinity": "ClientIP", "ports": []any{jsonObj{"port": 53, "protocol": "UDP"}}}}, "compat-dns"},
+	{gv("", "v1", "pods"), "Pod", true, jsonObj{"spec": jsonObj{"containers": []any{jsonObj{"name": "c", "image": "busybox:1.36", "resources": jsonObj{"requests": jsonObj{"cpu": "10m"}}}}, "schedulingGates": []any{jsonObj{"name": "wait"}}}}, "compat-unscheduled"},
+	{gv("discovery.k8s.io", "v1", "endpointslices"), "EndpointSlice", true, jsonObj{"addressType": "IPv4", "endpoints": []any{jsonObj{"addresses": []any{"10.0.0.1"}}}, "ports": []any{jsonObj{"port": 80}}}, ""},
 }
 
 func gv(g, v, r string) schema.GroupVersionResource {
@@ -157,9 +170,12 @@ func TestCompatibilityWithKubeAPIServer(t *testing.T) {
 	}
 	var refs []ref
 	for _, o := range compatObjects {
-		name := "compat-" + o.gvr.Resource
-		if o.gvr.Group != "" {
-			name += "-" + strings.Split(o.gvr.Group, ".")[0]
+		name := o.name
+		if name == "" {
+			name = "compat-" + o.gvr.Resource
+			if o.gvr.Group != "" {
+				name += "-" + strings.Split(o.gvr.Group, ".")[0]
+			}
 		}
 		u := &unstructured.Unstructured{Object: jsonObj{}}
 		for k, v := range o.body {
@@ -207,6 +223,47 @@ func TestCompatibilityWithKubeAPIServer(t *testing.T) {
 		}
 	}
 	refs = append(refs, ref{gv("", "v1", "namespaces"), "", ns})
+
+	// Everything `bootstrap render` wrote, applied as `bootstrap start` does.
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(discovery.NewDiscoveryClientForConfigOrDie(cp.AdminConfig())))
+	files, _ := filepath.Glob(filepath.Join(assetDir, "manifests", "*.yaml"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yamlutil.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := dec.Decode(&u.Object); err != nil {
+				if err == io.EOF {
+					break
+				}
+				t.Fatalf("%s: %v", f, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			gvk := u.GroupVersionKind()
+			m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			if err != nil {
+				t.Logf("%s: %s %s not served by the temporary apiserver: skipped", filepath.Base(f), gvk, u.GetName())
+				continue
+			}
+			var c dynamic.ResourceInterface = temp.Resource(m.Resource)
+			if m.Scope.Name() == meta.RESTScopeNameNamespace {
+				if u.GetNamespace() == "" {
+					u.SetNamespace("default")
+				}
+				c = temp.Resource(m.Resource).Namespace(u.GetNamespace())
+			}
+			body, _ := json.Marshal(u.Object)
+			if _, err := c.Patch(ctx, u.GetName(), types.ApplyPatchType, body, metav1.PatchOptions{FieldManager: "bootstrap", Force: ptrTrue()}); err != nil {
+				t.Fatalf("apply %s %s/%s from %s: %v", gvk, u.GetNamespace(), u.GetName(), filepath.Base(f), err)
+			}
+			refs = append(refs, ref{m.Resource, u.GetNamespace(), u.GetName()})
+		}
+	}
 
 	get := func(d dynamic.Interface, r ref) (jsonObj, error) {
 		var c dynamic.ResourceInterface = d.Resource(r.gvr)
@@ -259,6 +316,8 @@ func TestCompatibilityWithKubeAPIServer(t *testing.T) {
 	}
 	t.Logf("compared %d objects, %d differ", len(refs), len(diffs))
 }
+
+func ptrTrue() *bool { b := true; return &b }
 
 // prune removes allow-listed fields (dotted paths) from a copy of o.
 func prune(o jsonObj) jsonObj {

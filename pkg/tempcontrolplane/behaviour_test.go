@@ -181,6 +181,7 @@ func TestPodCreateStrategy(t *testing.T) {
 	p := pod("p", "n1")
 	p.Status.Phase = corev1.PodRunning
 	p.Spec.HostNetwork = true
+	p.Spec.ServiceAccountName = "sa"
 	p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")}
 	got, err := cp.cs.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
 	if err != nil {
@@ -207,6 +208,7 @@ func TestPodCreateStrategy(t *testing.T) {
 		{"probe httpGet path and scheme", c.LivenessProbe.HTTPGet.Path == "/" && c.LivenessProbe.HTTPGet.Scheme == corev1.URISchemeHTTP},
 		{"port protocol TCP", c.Ports[0].Protocol == corev1.ProtocolTCP},
 		{"hostNetwork hostPort", c.Ports[0].HostPort == 8080},
+		{"serviceAccount mirrors serviceAccountName", got.Spec.DeprecatedServiceAccount == "sa"},
 	}
 	for _, ch := range checks {
 		if !ch.ok {

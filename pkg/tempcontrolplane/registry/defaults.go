@@ -140,6 +140,13 @@ func defaultHostNetworkPorts(cs []corev1.Container) {
 
 // defaultPodSpec applies the defaults pods and pod templates share.
 func defaultPodSpec(s *corev1.PodSpec) {
+	// Not a defaulter upstream but its v1<->internal conversion: the deprecated
+	// serviceAccount field always mirrors serviceAccountName (and fills it when
+	// only the old field is set), so it is in etcd and in every response.
+	if s.ServiceAccountName == "" {
+		s.ServiceAccountName = s.DeprecatedServiceAccount
+	}
+	s.DeprecatedServiceAccount = s.ServiceAccountName
 	def(&s.DNSPolicy, corev1.DNSClusterFirst)
 	def(&s.RestartPolicy, corev1.RestartPolicyAlways)
 	if s.SecurityContext == nil {
