@@ -58,6 +58,7 @@ var compatObjects = []struct {
 	{gv("apps", "v1", "daemonsets"), "DaemonSet", true, jsonObj{"spec": compatWorkloadSpec()}, ""},
 	{gv("apps", "v1", "deployments"), "Deployment", true, jsonObj{"spec": compatWorkloadSpec()}, ""},
 	{gv("apps", "v1", "replicasets"), "ReplicaSet", true, jsonObj{"spec": compatWorkloadSpec()}, ""},
+	{gv("apps", "v1", "controllerrevisions"), "ControllerRevision", true, jsonObj{"revision": 1, "data": jsonObj{"spec": jsonObj{}}}, ""},
 	{gv("coordination.k8s.io", "v1", "leases"), "Lease", true, jsonObj{"spec": jsonObj{"holderIdentity": "compat", "leaseDurationSeconds": 40, "renewTime": "2026-11-24T20:00:00.000000Z"}}, ""},
 	{gv("storage.k8s.io", "v1", "csinodes"), "CSINode", false, jsonObj{"spec": jsonObj{"drivers": []any{}}}, ""},
 	{gv("storage.k8s.io", "v1", "csidrivers"), "CSIDriver", false, jsonObj{"spec": jsonObj{}}, ""},

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	applyconfigcorev1 "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
 func pod(name, node string) *corev1.Pod {
@@ -370,5 +372,37 @@ func TestGracefulPodDelete(t *testing.T) {
 	}
 	if _, err := cp.cs.CoreV1().Pods(ns).Get(ctx, "u", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("unscheduled pod still there: %v", err)
+	}
+}
+
+// TestPodBinding: the scheduler's pods/binding, as kube serves it.
+func TestPodBinding(t *testing.T) {
+	cp := shared
+	ctx := context.Background()
+	ns := newNamespace(t, cp)
+	p, err := cp.cs.CoreV1().Pods(ns).Create(ctx, pod("unbound", ""), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, k := clientCert(t, assets.Path(cp.assetDir, assets.CACert), assets.Path(cp.assetDir, assets.CAKey), assets.SchedulerUser)
+	sched := clientFor(t, cp, c, k)
+	b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "unbound", UID: p.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: "n1"}}
+	if err := sched.CoreV1().Pods(ns).Bind(ctx, b, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cp.cs.CoreV1().Pods(ns).Get(ctx, "unbound", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled := false
+	for _, c := range got.Status.Conditions {
+		scheduled = scheduled || (c.Type == corev1.PodScheduled && c.Status == corev1.ConditionTrue)
+	}
+	if got.Spec.NodeName != "n1" || !scheduled {
+		t.Fatalf("after binding: node %q conditions %+v", got.Spec.NodeName, got.Status.Conditions)
+	}
+	b.Target.Name = "n2"
+	if err := sched.CoreV1().Pods(ns).Bind(ctx, b, metav1.CreateOptions{}); !apierrors.IsConflict(err) {
+		t.Fatalf("second binding: want 409, got %v", err)
 	}
 }

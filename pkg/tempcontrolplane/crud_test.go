@@ -33,6 +33,7 @@ var servedKinds = []struct {
 	{gvr("apps", "v1", "daemonsets"), true, obj{"spec": podTemplate()}},
 	{gvr("apps", "v1", "deployments"), true, obj{"spec": podTemplate()}},
 	{gvr("apps", "v1", "replicasets"), true, obj{"spec": podTemplate()}},
+	{gvr("apps", "v1", "controllerrevisions"), true, obj{"revision": int64(1), "data": obj{"spec": obj{}}}},
 	{gvr("coordination.k8s.io", "v1", "leases"), true, obj{"spec": obj{"holderIdentity": "x"}}},
 	{gvr("storage.k8s.io", "v1", "csinodes"), false, obj{"spec": obj{"drivers": []any{}}}},
 	{gvr("storage.k8s.io", "v1", "csidrivers"), false, obj{"spec": obj{}}},
@@ -64,7 +65,7 @@ func kindOf(r schema.GroupVersionResource) string {
 	for _, k := range []struct{ r, k string }{
 		{"namespaces", "Namespace"}, {"nodes", "Node"}, {"pods", "Pod"}, {"services", "Service"}, {"endpoints", "Endpoints"},
 		{"secrets", "Secret"}, {"configmaps", "ConfigMap"}, {"serviceaccounts", "ServiceAccount"}, {"events", "Event"},
-		{"daemonsets", "DaemonSet"}, {"deployments", "Deployment"}, {"replicasets", "ReplicaSet"}, {"leases", "Lease"},
+		{"daemonsets", "DaemonSet"}, {"controllerrevisions", "ControllerRevision"}, {"deployments", "Deployment"}, {"replicasets", "ReplicaSet"}, {"leases", "Lease"},
 		{"csinodes", "CSINode"}, {"csidrivers", "CSIDriver"}, {"runtimeclasses", "RuntimeClass"}, {"roles", "Role"},
 		{"rolebindings", "RoleBinding"}, {"clusterroles", "ClusterRole"}, {"clusterrolebindings", "ClusterRoleBinding"},
 		{"poddisruptionbudgets", "PodDisruptionBudget"}, {"priorityclasses", "PriorityClass"}, {"endpointslices", "EndpointSlice"},

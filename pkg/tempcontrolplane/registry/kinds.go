@@ -110,6 +110,10 @@ func kinds(services *ipAllocator) []*kindSpec {
 			newListFunc: newOf[appsv1.ReplicaSetList](), shortNames: []string{"rs"}, categories: []string{"all"},
 			hasStatus: true, clearStatusOnCreate: true, generation: true},
 
+		// The DaemonSet controller keeps its template history here.
+		{gv: apps, resource: "controllerrevisions", singular: "controllerrevision", kind: "ControllerRevision", namespaced: true,
+			newFunc: newOf[appsv1.ControllerRevision](), newListFunc: newOf[appsv1.ControllerRevisionList]()},
+
 		{gv: coordGV, resource: "leases", singular: "lease", kind: "Lease", namespaced: true, newFunc: newOf[coordinationv1.Lease](),
 			newListFunc: newOf[coordinationv1.LeaseList]()},
 		{gv: storageGV, resource: "csinodes", singular: "csinode", kind: "CSINode", newFunc: newOf[storagev1.CSINode](),

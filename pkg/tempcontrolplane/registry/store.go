@@ -80,6 +80,9 @@ func Build(opts Options) (*APIs, error) {
 			info.VersionedResourcesStorageMap[k.gv.Version] = m
 		}
 		m[k.resource] = main
+		if k.gv == core && k.resource == "pods" {
+			m["pods/binding"] = &bindingREST{pods: main.(*resourceREST).Store}
+		}
 		if status != nil {
 			m[k.resource+"/status"] = status
 		}
