@@ -38,6 +38,34 @@ CGO_ENABLED=0 go build -o "${BIN_DIR}/bootstrap" ./cmd/bootstrap
 export BOOTSTRAP_E2E_BOOTSTRAP_BIN="${BIN_DIR}/bootstrap"
 log "bootstrap: $((SECONDS - t))s"
 
+# Teardown runs whatever happens from here on (test failure, Ctrl-C, a killed go test).
+teardown() {
+	step "5/5 teardown"
+	if [[ "${BOOTSTRAP_E2E_KEEP:-0}" == 1 ]]; then
+		log "BOOTSTRAP_E2E_KEEP=1: node left up; tear down with: hack/node/node.sh down"
+		return 0
+	fi
+	# Under the node lock the e2e framework takes, so a concurrent run is not torn down.
+	(
+		export NODE_NETNS="${BOOTSTRAP_E2E_NETNS:-${NODE_NETNS:-bse2e}}"
+		[[ -z "${BOOTSTRAP_E2E_WORK:-}" ]] || export NODE_WORK="${BOOTSTRAP_E2E_WORK}"
+		[[ -z "${BOOTSTRAP_E2E_HOST_IP:-}" ]] || export HOST_IP="${BOOTSTRAP_E2E_HOST_IP}"
+		source hack/node/env.sh
+		flock -w 1800 "/run/lock/bootstrap-e2e-${NODE_NETNS}.lock" bash hack/node/node.sh down
+	)
+}
+status=1
+on_exit() {
+	teardown || log "teardown FAILED: run hack/node/node.sh down"
+	if [[ ${status} != 0 ]]; then
+		log "e2e FAILED (exit ${status}); logs of failed tests are in e2e/_artifacts/ (see docs/testing.md)"
+	fi
+	log "make e2e: total $((SECONDS - total))s"
+	exit "${status}"
+}
+trap on_exit EXIT
+trap 'status=130; exit 130' INT TERM
+
 step "4/5 go test -tags e2e ./e2e/..."
 status=0
 t=${SECONDS}
@@ -45,20 +73,3 @@ t=${SECONDS}
 BOOTSTRAP_E2E_SKIP_BUILD=1 go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-40m}" \
 	${E2E_RUN:+-run "${E2E_RUN}"} ${E2E_GO_TEST_FLAGS:-} ./e2e/... || status=$?
 log "tests: $((SECONDS - t))s, exit ${status}"
-
-step "5/5 teardown"
-if [[ "${BOOTSTRAP_E2E_KEEP:-0}" == 1 ]]; then
-	log "BOOTSTRAP_E2E_KEEP=1: node left up; tear down with: hack/node/node.sh down"
-else
-	# Under the node lock the e2e framework takes, so a concurrent run is not torn down.
-	export NODE_NETNS="${BOOTSTRAP_E2E_NETNS:-${NODE_NETNS:-bse2e}}"
-	[[ -n "${BOOTSTRAP_E2E_WORK:-}" ]] && export NODE_WORK="${BOOTSTRAP_E2E_WORK}"
-	[[ -n "${BOOTSTRAP_E2E_HOST_IP:-}" ]] && export HOST_IP="${BOOTSTRAP_E2E_HOST_IP}"
-	source hack/node/env.sh
-	flock -w 1800 "/run/lock/bootstrap-e2e-${NODE_NETNS}.lock" bash hack/node/node.sh down
-fi
-if [[ ${status} != 0 ]]; then
-	log "e2e FAILED (exit ${status}); logs of failed tests are in e2e/_artifacts/ (see docs/testing.md)"
-fi
-log "make e2e: total $((SECONDS - total))s"
-exit "${status}"
