@@ -153,7 +153,7 @@ func (a *Applier) Apply(ctx context.Context, o *unstructured.Unstructured) error
 	}
 	_, err = ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: assets.FieldManager, Force: ptrTrue()})
 	if err == nil {
-		a.logf("[apply] %s %s", o.GetKind(), describe(o))
+		a.logf("%s %s", o.GetKind(), describe(o))
 	}
 	return err
 }

@@ -41,8 +41,9 @@ func waitFor(ctx context.Context, what string, timeout time.Duration, report fun
 // IsTemporary tells the temporary apiserver's /version from kube-apiserver's.
 type IsTemporary func(*version.Info) bool
 
-// WaitSelfHostedServing waits until fresh connections to the shared port
-// reach a kube-apiserver that answers /readyz: "Running" is not "serving".
+// WaitSelfHostedServing waits until `need` fresh connections in a row to the
+// shared port reach a kube-apiserver that answers /readyz and an authorized
+// read: "Running" is not "serving".
 // Each probe uses a new connection, so the kernel's SO_REUSEPORT spreading
 // sends some of them past the temporary apiserver.
 func WaitSelfHostedServing(ctx context.Context, cfg *rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
@@ -61,7 +62,15 @@ func WaitSelfHostedServing(ctx context.Context, cfg *rest.Config, isTemp IsTempo
 			return false, fmt.Sprintf("%d/%d probes reached kube-apiserver; this one reached the temporary apiserver", served, need)
 		}
 		if err := getOK(ctx, hc, cfg.Host+"/readyz"); err != nil {
+			served = 0
 			return false, "kube-apiserver /readyz: " + err.Error()
+		}
+		// /readyz can pass before the RBAC caches hold the roles kube-apiserver
+		// itself just created (cluster-admin): clients would see 403 for a
+		// moment. Require an authorized read to succeed, as a client needs it.
+		if err := getOK(ctx, hc, cfg.Host+"/api/v1/namespaces/kube-system"); err != nil {
+			served = 0
+			return false, "kube-apiserver GET kube-system as the admin: " + err.Error()
 		}
 		served++
 		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s", served, need, info.GitVersion)
