@@ -5,7 +5,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -s -w -X github.com/bootstrap-k8s/bootstrap/pkg/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet e2e up down bench-render clean
+.PHONY: all build test test-short vet generate verify-generate e2e up down bench-render clean
 
 all: build
 
@@ -24,6 +24,13 @@ vet:
 	$(GO) mod download
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# OpenAPI definitions of the temporary apiserver (checked in; a test fails when stale).
+generate:
+	$(GO) generate ./pkg/tempcontrolplane/openapi
+
+verify-generate:
+	$(GO) test ./pkg/tempcontrolplane/openapi -run TestGeneratedIsFresh
 
 # Real-node end-to-end tests: containerd, a real kubelet, locally built
 # Kubernetes images. Root only.
