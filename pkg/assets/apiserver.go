@@ -165,8 +165,18 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 		},
 	}
 	completePodSpec(&spec)
-	return daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
+	ds := daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
+	// The new pod's probes go to the shared port, where the kernel may hand
+	// them to the old kube-apiserver: "Ready" can come before the new one
+	// serves. Requiring it to stay Ready for a while lets its own answers
+	// (503 until ready) reset the clock before the old pod is removed.
+	ds.Spec.MinReadySeconds = apiServerMinReadySeconds
+	return ds
 }
+
+// apiServerMinReadySeconds: about three times what kube-apiserver takes to
+// become ready on a 2-core node (6 s measured), at a 2 s readiness period.
+const apiServerMinReadySeconds = 20
 
 // componentLabels select one control-plane component's pods.
 func componentLabels(component string) map[string]string {
