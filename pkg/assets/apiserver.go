@@ -3,6 +3,7 @@ package assets
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -107,6 +108,7 @@ func (r *renderer) apiServerFlags() map[string]string {
 		"requestheader-group-headers":        "X-Remote-Group",
 		"requestheader-username-headers":     "X-Remote-User",
 		"secure-port":                        fmt.Sprint(c.APIServer.BindPort),
+		"shutdown-delay-duration":            apiServerShutdownDelay.String(),
 		"service-account-issuer":             "https://kubernetes.default.svc." + c.Networking.DNSDomain,
 		"service-account-key-file":           pki("service-account.pub"),
 		"service-account-signing-key-file":   pki("service-account.key"),
@@ -123,6 +125,14 @@ func (r *renderer) etcdServers() string {
 	}
 	return fmt.Sprintf("https://127.0.0.1:%d", r.cfg.Etcd.Local.ClientPort)
 }
+
+// apiServerShutdownDelay keeps a replaced kube-apiserver serving, and its
+// connections open, for a while after it is told to stop. A new pod's probes
+// go to the shared port, where the kernel may hand them to the old
+// kube-apiserver, so the new pod can look Ready before it serves; without the
+// delay the old one would close its connections at once and clients would
+// reconnect to a kube-apiserver whose caches are still cold (403s seen).
+const apiServerShutdownDelay = 15 * time.Second
 
 // apiServerDaemonSet runs one kube-apiserver per control-plane node. It
 // rolls with maxSurge 1 / maxUnavailable 0: the new pod binds the same port
@@ -165,18 +175,9 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 		},
 	}
 	completePodSpec(&spec)
-	ds := daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
-	// The new pod's probes go to the shared port, where the kernel may hand
-	// them to the old kube-apiserver: "Ready" can come before the new one
-	// serves. Requiring it to stay Ready for a while lets its own answers
-	// (503 until ready) reset the clock before the old pod is removed.
-	ds.Spec.MinReadySeconds = apiServerMinReadySeconds
-	return ds
+	spec.TerminationGracePeriodSeconds = ptr.To(int64(apiServerShutdownDelay.Seconds()) + 30)
+	return daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
 }
-
-// apiServerMinReadySeconds: about three times what kube-apiserver takes to
-// become ready on a 2-core node (6 s measured), at a 2 s readiness period.
-const apiServerMinReadySeconds = 20
 
 // componentLabels select one control-plane component's pods.
 func componentLabels(component string) map[string]string {
