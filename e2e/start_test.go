@@ -108,7 +108,17 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		t.Fatalf("bootstrap start failed: %v", err)
 	}
 	t.Logf("bootstrap start: %s", elapsed.Round(10*time.Millisecond))
-	time.Sleep(2 * time.Second) // requests after exit count too
+	// The hand-over ends when the pod bootstrap placed is gone: the DaemonSet
+	// replaces it by surge, and it drains for --shutdown-delay-duration.
+	// Requests until then count too.
+	framework.WaitT(t, "the placed kube-apiserver pod to be gone", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: start.PlacedLabel})
+		if err != nil {
+			return false, "", err
+		}
+		return len(pods.Items) == 0, fmt.Sprintf("%d placed pod(s) left", len(pods.Items)), nil
+	})
+	time.Sleep(2 * time.Second)
 	poller.finish(t)
 
 	ctx := context.Background()
