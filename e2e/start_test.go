@@ -112,7 +112,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 	// replaces it by surge, and it drains for --shutdown-delay-duration.
 	// Requests until then count too.
 	framework.WaitT(t, "the placed kube-apiserver pod to be gone", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
-		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: start.PlacedLabel})
+		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: start.PlacedLabel + "," + assets.ComponentLabel + "=" + assets.KubeAPIServer})
 		if err != nil {
 			return false, "", err
 		}
