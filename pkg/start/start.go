@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 
 	"k8s.io/client-go/kubernetes"
@@ -58,6 +59,11 @@ type flow struct {
 func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Minute
+	}
+	// A missing or partial asset dir is a preflight failure, said before
+	// anything reads it: render first.
+	if err := checkAssetFiles(o.AssetDir); err != nil {
+		return exit.WithCode(exit.Preflight, err)
 	}
 	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
 	if err != nil {

@@ -5,15 +5,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
+
+	"path/filepath"
+	"testing"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
-	"net"
-	"path/filepath"
-	"testing"
-	"time"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -23,17 +25,6 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
-
-// freePort asks the kernel for a free port on 127.0.0.1.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // renderAssets renders a real asset dir for a single node on 127.0.0.1.
 func renderAssets(t testing.TB) (string, *v1alpha1.BootstrapConfiguration) {
@@ -55,11 +46,11 @@ func testConfig(t testing.TB, assetDir string) Config {
 	return Config{
 		AssetDir:          assetDir,
 		BindAddress:       "127.0.0.1",
-		BindPort:          freePort(t),
+		BindPort:          testetcd.FreePort(t),
 		EtcdName:          "node1",
 		EtcdDataDir:       filepath.Join(t.TempDir(), "etcd"),
-		EtcdClientPort:    freePort(t),
-		EtcdPeerPort:      freePort(t),
+		EtcdClientPort:    testetcd.FreePort(t),
+		EtcdPeerPort:      testetcd.FreePort(t),
 		KubernetesVersion: "v1.37.2",
 		ServiceCIDR:       "10.96.0.0/12",
 		ReadyTimeout:      60 * time.Second,
