@@ -2,10 +2,16 @@ package recovery
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
 	"github.com/bootstrap-k8s/bootstrap/pkg/start"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -13,9 +19,12 @@ import (
 // RecoverOptions are the flags of `bootstrap recover`.
 type RecoverOptions struct {
 	AssetDir string
-	// Exactly one source: a snapshot file, or a surviving (stopped) etcd data dir.
-	EtcdBackup  string
-	EtcdDataDir string
+	// At most one source: a snapshot file, a surviving (stopped) etcd data
+	// dir, or a running etcd. None: this cluster's etcd member is looked for
+	// where the asset dir says it runs.
+	EtcdBackup    string
+	EtcdDataDir   string
+	EtcdEndpoints []string
 	// Force moves existing etcd data dirs aside instead of refusing.
 	Force bool
 	// ReapplyAssets applies every asset dir manifest over the restored state;
@@ -25,38 +34,101 @@ type RecoverOptions struct {
 	IgnorePreflightErrors []string
 }
 
-// Recover brings a cluster back from its saved etcd state: it restores the
-// state into the boot member's data dir and replays `start`'s flow on it.
-// The control-plane pods come from the DaemonSets and Deployments found in
-// the restored state; the asset dir only fills in what is missing.
+// ClusterIdentityCheck names the check that the saved state was made with
+// the asset dir's cluster CA (for --ignore-preflight-errors).
+const ClusterIdentityCheck = "ClusterIdentity"
+
+// Recover brings a cluster back from its saved etcd state and replays
+// `start`'s flow on it. From a snapshot or a data dir the state is restored
+// into the boot member's data dir first; from a running etcd the temporary
+// apiserver works on it directly and nothing about etcd changes. The
+// control-plane pods come from the DaemonSets and Deployments found in the
+// state; the asset dir only fills in what is missing.
 func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
-	if (o.EtcdBackup == "") == (o.EtcdDataDir == "") {
-		return errors.New("give exactly one source: --etcd-backup FILE (a `bootstrap backup` snapshot) or --etcd-data-dir DIR (a stopped member's surviving data, read, never changed)")
+	n := 0
+	for _, set := range []bool{o.EtcdBackup != "", o.EtcdDataDir != "", len(o.EtcdEndpoints) > 0} {
+		if set {
+			n++
+		}
 	}
-	src, fromDir := o.EtcdBackup, false
-	if o.EtcdDataDir != "" {
-		src, fromDir = o.EtcdDataDir, true
+	if n > 1 {
+		return exit.WithCode(exit.InvalidConfig, fmt.Errorf("give one source: --etcd-backup FILE (a `bootstrap backup` snapshot), --etcd-data-dir DIR (a stopped member's surviving data, read, never changed) or --etcd-endpoints URLS (a running etcd)"))
 	}
-	// Check the source before anything else: a corrupt snapshot must fail
-	// before the node is touched.
-	check := src
-	if fromDir {
-		check = src + "/member/snap/db"
+	// A missing or partial asset dir is said before anything is read.
+	if err := start.CheckAssetDir(o.AssetDir); err != nil {
+		return exit.WithCode(exit.Preflight, err)
 	}
-	st, err := Verify(check)
+	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
 	if err != nil {
 		return err
 	}
-	p.Infof("recover", "Source %s: %d keys, revision %d, hash %08x", src, st.TotalKey, st.Revision, st.Hash)
-	return start.Run(ctx, start.Options{
+	if n == 0 {
+		if o.EtcdEndpoints, err = findRunningEtcd(ctx, o.AssetDir, cfg); err != nil {
+			return exit.WithCode(exit.Preflight, err)
+		}
+		p.Infof("recover", "No source given: this cluster's etcd answers at %s; recovering on it (pass --etcd-backup or --etcd-data-dir to restore saved state instead)", strings.Join(o.EtcdEndpoints, ","))
+	}
+	so := start.Options{
 		AssetDir:              o.AssetDir,
 		Timeout:               o.Timeout,
 		IgnorePreflightErrors: o.IgnorePreflightErrors,
 		CreateMissingOnly:     !o.ReapplyAssets,
-		Restore: func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error {
+		KubeletRequired:       true,
+	}
+	// Check the source before anything else: a corrupt snapshot or another
+	// cluster's data must fail before the node is touched.
+	var read stateReader
+	if len(o.EtcdEndpoints) > 0 {
+		cli, err := checkRunningEtcd(ctx, o.AssetDir, o.EtcdEndpoints, p)
+		if err != nil {
+			return exit.WithCode(exit.Preflight, err)
+		}
+		defer cli.Close()
+		read = etcdReader(ctx, cli)
+		so.EtcdEndpoints = o.EtcdEndpoints
+	} else {
+		src, fromDir := o.EtcdBackup, o.EtcdDataDir != ""
+		db := src
+		if fromDir {
+			src = o.EtcdDataDir
+			db = filepath.Join(src, "member", "snap", "db")
+			if err := checkNotInUse(db); err != nil {
+				return exit.WithCode(exit.Preflight, fmt.Errorf("%s is not a usable etcd data dir: %w", src, err))
+			}
+		}
+		st, err := Verify(db)
+		if err != nil {
+			return err
+		}
+		p.Infof("recover", "Source %s: %d keys, revision %d, hash %08x", src, st.TotalKey, st.Revision, st.Hash)
+		read = boltReader(db)
+		so.Restore = func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error {
 			_, err := RestoreBootMember(cfg, RestoreOptions{Snapshot: src, FromDataDir: fromDir, Force: o.Force,
 				Logf: func(f string, a ...any) { p.Linef(f, a...) }})
 			return err
-		},
-	}, p)
+		}
+	}
+	if err := CheckClusterIdentity(o.AssetDir, read); err != nil {
+		if !ignored(o.IgnorePreflightErrors, ClusterIdentityCheck) {
+			return exit.WithCode(exit.Preflight, fmt.Errorf("%w (to go ahead anyway: --ignore-preflight-errors=%s)", err, ClusterIdentityCheck))
+		}
+		p.Infof("recover", "IGNORED %s: %v", ClusterIdentityCheck, err)
+	} else {
+		p.Infof("recover", "The saved state was made with this asset dir's cluster CA")
+	}
+	return start.Run(ctx, so, p)
+}
+
+// localEtcdEndpoint is where the asset dir's persistent member serves clients.
+func localEtcdEndpoint(cfg *v1alpha1.BootstrapConfiguration) string {
+	return "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
+}
+
+func ignored(list []string, name string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, name) || strings.EqualFold(v, "all") {
+			return true
+		}
+	}
+	return false
 }

@@ -51,13 +51,18 @@ func TestRecoverRefusesBadSourcesBeforeTouchingAnything(t *testing.T) {
 		{"random bytes", RecoverOptions{EtcdBackup: random}, "not a valid etcd snapshot"},
 		{"missing file", RecoverOptions{EtcdBackup: filepath.Join(bad, "nope.db")}, "no such file"},
 		{"not a data dir", RecoverOptions{EtcdDataDir: bad}, "no such file"},
-		{"two sources", RecoverOptions{EtcdBackup: good, EtcdDataDir: bad}, "exactly one source"},
-		{"no source", RecoverOptions{}, "exactly one source"},
+		{"two sources", RecoverOptions{EtcdBackup: good, EtcdDataDir: bad}, "give one source"},
+		{"no source and no etcd where the asset dir says", RecoverOptions{}, "no etcd of this cluster answers"},
+		{"data dir of a running etcd", RecoverOptions{EtcdDataDir: m.DataDir}, "in use by a running etcd"},
+		{"plain-http endpoint", RecoverOptions{EtcdEndpoints: []string{"http://127.0.0.1:2379"}}, "only reached over TLS"},
+		{"missing asset dir", RecoverOptions{EtcdBackup: good, AssetDir: filepath.Join(bad, "no-assets")}, "run `bootstrap render"},
 	}
 	before := snapshotTree(t, dir)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.o.AssetDir = dir
+			if tc.o.AssetDir == "" {
+				tc.o.AssetDir = dir
+			}
 			var out bytes.Buffer
 			err := Recover(context.Background(), tc.o, ui.New(&out, &out, 0))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -57,6 +57,17 @@ func RestoreBootMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (
 		return st, err
 	}
 	l := cfg.Etcd.Local
+	if o.FromDataDir && filepath.Clean(o.Snapshot) == filepath.Clean(l.DataDir) {
+		// The source is the persistent member's own data dir: it must make
+		// room for the new member, and naming it on the command line is the
+		// user's consent. It is renamed, never changed, and stays as a copy.
+		aside, err := moveAside(l.DataDir, o.Now())
+		if err != nil {
+			return st, err
+		}
+		o.Logf("[recover] Moved the source %s aside to %s; restoring from there", l.DataDir, aside)
+		src = filepath.Join(aside, "member", "snap", "db")
+	}
 	for _, dir := range []string{l.BootDataDir, l.DataDir} {
 		if err := moveAsideIfUsed(dir, o.Force, o.Now(), o.Logf); err != nil {
 			return st, err
@@ -96,10 +107,19 @@ func moveAsideIfUsed(dir string, force bool, now time.Time, logf func(string, ..
 	if !force {
 		return fmt.Errorf("etcd data dir %s is not empty: recover never writes into existing etcd data; pass --force to move it aside (it is renamed, not deleted)", dir)
 	}
-	aside := fmt.Sprintf("%s.before-recover-%s", dir, now.UTC().Format("20060102T150405Z"))
-	if err := os.Rename(dir, aside); err != nil {
-		return fmt.Errorf("moving %s aside: %w", dir, err)
+	aside, err := moveAside(dir, now)
+	if err != nil {
+		return err
 	}
 	logf("[recover] Moved %s aside to %s", dir, aside)
 	return nil
+}
+
+// moveAside renames dir to <dir>.before-recover-<time>.
+func moveAside(dir string, now time.Time) (string, error) {
+	aside := fmt.Sprintf("%s.before-recover-%s", dir, now.UTC().Format("20060102T150405Z"))
+	if err := os.Rename(dir, aside); err != nil {
+		return "", fmt.Errorf("moving %s aside: %w", dir, err)
+	}
+	return aside, nil
 }

@@ -67,7 +67,7 @@ func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Ch
 			}
 			return nil
 		}},
-		{Name: "AssetDir", Run: func(context.Context) error { return checkAssetFiles(assetDir) }},
+		{Name: "AssetDir", Run: func(context.Context) error { return CheckAssetDir(assetDir) }},
 		{Name: "ExternalEtcd", Run: func(context.Context) error {
 			if l == nil {
 				return errors.New("etcd.external is set: bootstrap start needs a local etcd to boot from (external etcd is not supported yet)")
@@ -108,7 +108,8 @@ func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Ch
 	}
 }
 
-func checkAssetFiles(dir string) error {
+// CheckAssetDir says which files a rendered asset dir lacks, if any.
+func CheckAssetDir(dir string) error {
 	var missing []string
 	for _, rel := range []string{assets.ConfigFile, assets.CACert, assets.CAKey, assets.APIServerCert, assets.APIServerKey,
 		assets.APIServerEtcdClientCert, assets.APIServerEtcdClientKey, assets.EtcdCACert, assets.EtcdServerCert,

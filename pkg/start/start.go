@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
@@ -35,6 +36,14 @@ type Options struct {
 	// the cluster's current definitions win.
 	Restore           func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error
 	CreateMissingOnly bool
+	// EtcdEndpoints recovers on an etcd that still runs (client URLs): the
+	// temporary apiserver stores into it, and there is no boot member and no
+	// etcd move.
+	EtcdEndpoints []string
+	// KubeletRequired makes a kubelet that does not answer a preflight
+	// error rather than a warning (recover: nothing may be restored for a
+	// node that cannot run the pods).
+	KubeletRequired bool
 }
 
 // flow is the state the phases of one `start` share.
@@ -62,7 +71,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	}
 	// A missing or partial asset dir is a preflight failure, said before
 	// anything reads it: render first.
-	if err := checkAssetFiles(o.AssetDir); err != nil {
+	if err := CheckAssetDir(o.AssetDir); err != nil {
 		return exit.WithCode(exit.Preflight, err)
 	}
 	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
@@ -103,7 +112,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		phases.Phase{Name: "temp-control-plane", Title: "Starting the boot etcd member and the temporary apiserver", Run: f.startTemp, Skip: f.skipTemp},
 		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
-		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipWithoutTemp},
+		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipEtcdMove},
 		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted kube-apiserver pod", Run: f.placeAPIServer},
 		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember, Skip: f.skipWithoutTemp},
@@ -136,9 +145,22 @@ func (f *flow) cs() kubernetes.Interface {
 
 func (f *flow) skipWithoutTemp(context.Context) (string, error) {
 	if f.temp == nil {
+		if f.external() {
+			return "no boot etcd member: etcd kept running", nil
+		}
 		return "kube-apiserver already serves and the boot etcd member is gone", nil
 	}
 	return "", nil
+}
+
+// external: recovering on a running etcd, which stays as it is.
+func (f *flow) external() bool { return len(f.o.EtcdEndpoints) > 0 }
+
+func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
+	if f.external() {
+		return "etcd runs at " + strings.Join(f.o.EtcdEndpoints, ",") + ": nothing to move", nil
+	}
+	return f.skipWithoutTemp(ctx)
 }
 
 // skipTemp skips the temporary control plane when an earlier run got past
@@ -168,11 +190,22 @@ func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
 	checks := PreflightChecks(f.o.AssetDir, f.cfg)
+	if f.o.KubeletRequired {
+		for i := range checks {
+			if checks[i].Name == "Kubelet" {
+				checks[i].Warn = false
+			}
+		}
+	}
 	if f.resumed {
 		checks = without(checks, "APIServerPort") // this cluster's kube-apiserver holds it
 	}
 	if f.o.Restore != nil {
 		checks = without(checks, "EtcdDataDir") // the restore phase moves it aside, with --force
+	}
+	if f.external() {
+		// etcd runs and stays: its ports and data dir are in use by design.
+		checks = without(without(without(checks, "EtcdDataDir"), "EtcdPorts"), "BootEtcdPorts")
 	}
 	if err := RunPreflight(ctx, f.p, checks, f.o.IgnorePreflightErrors); err != nil {
 		return errors.Join(errPreflight, err)
@@ -189,6 +222,7 @@ func (f *flow) startTemp(ctx context.Context) error {
 	}
 	tcfg.EtcdName = assets.BootEtcdMemberName
 	tcfg.AdoptDataDir = f.o.Restore != nil
+	tcfg.ExternalEtcdEndpoints = f.o.EtcdEndpoints
 	if f.p.Verbosity < 2 {
 		// The boot member logs expected refusals (a learner not ready yet) as
 		// errors with stack traces; start reports what matters itself.
@@ -282,6 +316,11 @@ func (f *flow) handOver(ctx context.Context) error {
 		return err
 	}
 	f.p.Infof("hand-over", "Temporary apiserver stopped in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
+	if f.external() { // no boot member to remove: done with the temporary control plane
+		err := f.temp.Stop()
+		f.temp = nil
+		return err
+	}
 	return nil
 }
 

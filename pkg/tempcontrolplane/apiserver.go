@@ -96,7 +96,7 @@ func buildAPIServer(cfg *Config, admin *rest.Config) (*genericapiserver.GenericA
 
 	apis, err := registry.Build(registry.Options{
 		Etcd: storagebackend.TransportConfig{
-			ServerList:    []string{cfg.EtcdClientURL()},
+			ServerList:    cfg.EtcdClientURLs(),
 			CertFile:      assets.Path(cfg.AssetDir, assets.APIServerEtcdClientCert),
 			KeyFile:       assets.Path(cfg.AssetDir, assets.APIServerEtcdClientKey),
 			TrustedCAFile: assets.Path(cfg.AssetDir, assets.EtcdCACert),

@@ -3,6 +3,7 @@ package tempcontrolplane
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -34,6 +35,12 @@ type Config struct {
 	// (e.g. a snapshot restored by `bootstrap recover`). A marker of another cluster is
 	// always refused.
 	AdoptDataDir bool
+	// ExternalEtcdEndpoints, when set, makes the temporary apiserver store its
+	// objects in an etcd cluster that already runs (client URLs, TLS with the
+	// asset dir's apiserver-etcd-client certificate) instead of starting the
+	// boot member: `bootstrap recover --etcd-endpoints` after the API was lost
+	// while etcd survived. The Etcd* fields above are then ignored.
+	ExternalEtcdEndpoints []string
 
 	// KubernetesVersion is what /version reports, e.g. v1.37.2.
 	KubernetesVersion string
@@ -93,16 +100,26 @@ func (c *Config) complete() error {
 	if c.EtcdName == "" {
 		c.EtcdName = "bootstrap"
 	}
-	if c.EtcdDataDir == "" {
-		errs = append(errs, "etcd data dir is required")
+	ports := map[string]int{"apiserver bind port": c.BindPort}
+	if len(c.ExternalEtcdEndpoints) > 0 {
+		for _, ep := range c.ExternalEtcdEndpoints {
+			if u, err := url.Parse(ep); err != nil || u.Scheme != "https" || u.Host == "" {
+				errs = append(errs, fmt.Sprintf("etcd endpoint %q must be an https:// URL (etcd is only reached over TLS)", ep))
+			}
+		}
+	} else {
+		if c.EtcdDataDir == "" {
+			errs = append(errs, "etcd data dir is required")
+		}
+		ports["etcd client port"], ports["etcd peer port"] = c.EtcdClientPort, c.EtcdPeerPort
+		if c.EtcdClientPort == c.EtcdPeerPort {
+			errs = append(errs, fmt.Sprintf("etcd client and peer port are both %d", c.EtcdClientPort))
+		}
 	}
-	for name, p := range map[string]int{"apiserver bind port": c.BindPort, "etcd client port": c.EtcdClientPort, "etcd peer port": c.EtcdPeerPort} {
+	for name, p := range ports {
 		if p <= 0 || p > 65535 {
 			errs = append(errs, fmt.Sprintf("%s %d is out of range", name, p))
 		}
-	}
-	if c.EtcdClientPort == c.EtcdPeerPort {
-		errs = append(errs, fmt.Sprintf("etcd client and peer port are both %d", c.EtcdClientPort))
 	}
 	if c.KubernetesVersion == "" {
 		c.KubernetesVersion = v1alpha1.DefaultKubernetesVersion
@@ -129,6 +146,15 @@ func (c *Config) complete() error {
 		return fmt.Errorf("invalid temporary control plane configuration: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// EtcdClientURLs are the etcd client URLs the apiserver stores into: the
+// external endpoints, or the boot member's.
+func (c *Config) EtcdClientURLs() []string {
+	if len(c.ExternalEtcdEndpoints) > 0 {
+		return c.ExternalEtcdEndpoints
+	}
+	return []string{c.EtcdClientURL()}
 }
 
 // EtcdClientURL is the URL clients of the boot member use.

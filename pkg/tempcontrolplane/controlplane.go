@@ -66,12 +66,14 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		return err
 	}
 	t0 := time.Now()
-	e, err := startEtcd(&c.cfg)
-	if err != nil {
-		return err
+	if len(c.cfg.ExternalEtcdEndpoints) == 0 {
+		e, err := startEtcd(&c.cfg)
+		if err != nil {
+			return err
+		}
+		c.etcd = e
+		klog.V(1).InfoS("Boot etcd member ready", "took", time.Since(t0))
 	}
-	c.etcd = e
-	klog.V(1).InfoS("Boot etcd member ready", "took", time.Since(t0))
 	defer func() {
 		if err != nil {
 			_ = c.Stop()
@@ -104,11 +106,13 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	klog.V(1).InfoS("Temporary apiserver ready", "took", time.Since(t0))
 	// From now on failures of either component surface on Err(); each is
 	// watched on its own, so that etcd stays watched after StopAPIServer.
-	go func() {
-		if err, ok := <-c.etcd.Err(); ok && err != nil {
-			c.report(fmt.Errorf("boot etcd member: %w", err))
-		}
-	}()
+	if c.etcd != nil {
+		go func() {
+			if err, ok := <-c.etcd.Err(); ok && err != nil {
+				c.report(fmt.Errorf("boot etcd member: %w", err))
+			}
+		}()
+	}
 	go func() {
 		select {
 		case err := <-runErr:
@@ -140,7 +144,7 @@ func (c *ControlPlane) waitReady(ctx context.Context, runErr <-chan error) error
 			return fmt.Errorf("waiting for the temporary apiserver: %w (last probe: %v)", ctx.Err(), last)
 		case err := <-runErr:
 			return fmt.Errorf("temporary apiserver failed to start: %w", err)
-		case err := <-c.etcd.Err():
+		case err := <-c.etcdErr():
 			return fmt.Errorf("boot etcd member failed: %w", err)
 		case <-deadline.C:
 			return fmt.Errorf("temporary apiserver at %s not ready after %s: last /readyz probe: %v", c.cfg.APIServerURL(), c.cfg.ReadyTimeout, last)
@@ -182,8 +186,18 @@ func (c *ControlPlane) ReadyNotify() <-chan struct{} { return c.ready }
 // Err delivers a failure of etcd or the apiserver after Start returned.
 func (c *ControlPlane) Err() <-chan error { return c.errc }
 
-// EtcdEndpoint is the boot member's client URL (TLS, client certs required).
-func (c *ControlPlane) EtcdEndpoint() string { return c.cfg.EtcdClientURL() }
+// EtcdEndpoint is the boot member's client URL (TLS, client certs required),
+// or the first external endpoint.
+func (c *ControlPlane) EtcdEndpoint() string { return c.cfg.EtcdClientURLs()[0] }
+
+// etcdErr is the boot member's error channel; nil (never ready) with an
+// external etcd, which the apiserver's own readiness covers.
+func (c *ControlPlane) etcdErr() <-chan error {
+	if c.etcd == nil {
+		return nil
+	}
+	return c.etcd.Err()
+}
 
 // APIServerURL is where the temporary apiserver listens.
 func (c *ControlPlane) APIServerURL() string { return c.cfg.APIServerURL() }

@@ -28,6 +28,10 @@
 // system:masters, the rendered admin group, nodes, kube-controller-manager,
 // kube-scheduler and kube-proxy.
 //
+// With Config.ExternalEtcdEndpoints no boot member starts: the apiserver
+// stores into an etcd that already runs (`bootstrap recover` when only the
+// API was lost), and Stop leaves that etcd alone.
+//
 // The served kinds, their defaults and strategies live in the registry
 // subpackage; docs/tempcontrolplane.md describes the design and its limits.
 package tempcontrolplane

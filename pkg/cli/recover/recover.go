@@ -14,18 +14,34 @@ import (
 func NewCommand(g *global.Options) *cobra.Command {
 	var o recovery.RecoverOptions
 	cmd := &cobra.Command{
-		Use:   "recover --asset-dir DIR (--etcd-backup FILE | --etcd-data-dir DIR)",
-		Short: "Bring the control plane back from an etcd snapshot or surviving etcd data",
-		Long: `recover is for permanent loss of the control plane. It verifies the source,
-restores it into a new boot member data dir (revision bumped and compacted, so
-no client sees time go backwards), then replays start's flow: temporary control
-plane, persistent etcd member, the control-plane pods defined in the restored
-state, hand-over. The asset dir's manifests only fill in what the restored
-state lacks, unless --reapply-assets. Existing etcd data dirs are never written
-into: with --force they are renamed aside, never deleted.
+		Use:   "recover --asset-dir DIR [--etcd-backup FILE | --etcd-data-dir DIR | --etcd-endpoints URLS]",
+		Short: "Bring the control plane back from an etcd snapshot, surviving etcd data or a running etcd",
+		Long: `recover is for permanent loss of the control plane. It checks the source first
+(integrity, and that it was made with this asset dir's cluster CA), then replays
+start's flow on it: temporary control plane, the control-plane pods defined in
+the saved state, hand-over.
+
+  --etcd-backup FILE     restore a snapshot into a new boot member data dir
+                         (revision bumped and compacted, so no client sees time
+                         go backwards), then move etcd to a new persistent member
+  --etcd-data-dir DIR    the same from a stopped member's surviving data (read,
+                         never changed; if it is the configured etcd data dir it
+                         is renamed aside, not deleted)
+  --etcd-endpoints URLS  etcd still runs, only the API is gone (e.g. a bad apply
+                         deleted the kube-apiserver DaemonSet): recover on it in
+                         place; etcd itself is not changed
+  (none)                 use this cluster's etcd where the asset dir says it runs
+
+The asset dir's manifests only create what the saved state lacks, unless
+--reapply-assets. Existing etcd data dirs are never written into: with --force
+they are renamed aside, never deleted.
 
 docs/disaster-recovery.md says which command fits which failure.`,
-		Example: `  bootstrap recover --asset-dir /opt/bootstrap/assets --etcd-backup /var/backups/etcd/etcd-snapshot-20261101T030000Z.db`,
+		Example: `  # etcd lost: from last night's snapshot
+  bootstrap recover --asset-dir /opt/bootstrap/assets --etcd-backup /var/backups/etcd/etcd-snapshot-20261101T030000Z.db
+
+  # the API is gone but etcd runs: on it, in place
+  bootstrap recover --asset-dir /opt/bootstrap/assets`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			abs, err := global.AssetDir(o.AssetDir)
@@ -42,6 +58,7 @@ docs/disaster-recovery.md says which command fits which failure.`,
 	f.StringVar(&o.AssetDir, "asset-dir", "", "the cluster's asset dir (its PKI must be the one the saved state was made with)")
 	f.StringVar(&o.EtcdBackup, "etcd-backup", "", "a snapshot written by `bootstrap backup`")
 	f.StringVar(&o.EtcdDataDir, "etcd-data-dir", "", "a stopped etcd member's surviving data dir (read, never changed)")
+	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "client URLs of a running etcd of this cluster to recover on in place (default: the asset dir's local member, if it answers and no other source is given)")
 	f.BoolVar(&o.Force, "force", false, "move existing etcd data dirs aside (renamed, never deleted) instead of refusing")
 	f.BoolVar(&o.ReapplyAssets, "reapply-assets", false, "apply every manifest of the asset dir over the restored state")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
