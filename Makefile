@@ -5,7 +5,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -s -w -X github.com/bootstrap-k8s/bootstrap/pkg/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet generate verify-generate e2e up down bench-render clean
+.PHONY: all build test test-short vet generate verify-generate e2e bench up down bench-render clean
 
 all: build
 
@@ -36,6 +36,12 @@ verify-generate:
 # Kubernetes images. Root only.
 e2e: build
 	bash hack/make-e2e.sh
+
+# bootstrap render + start against kubeadm init on the same real node,
+# alternating, fresh node per run (docs/benchmarks.md). Root only. BENCH_RUNS=3.
+# Table on stderr, one JSON line on stdout.
+bench:
+	bash hack/bench.sh
 
 # A one-node self-hosted cluster on this machine (root): the quick start.
 up: build

@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,67 +13,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/start"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
-
-// handoverPoller GETs kube-system every 50 ms from the first answer of the
-// temporary apiserver until stopped, counting failures: the hand-over must
-// not lose a request.
-type handoverPoller struct {
-	requests, failed atomic.Int64
-	firstErr         atomic.Value
-	stop             chan struct{}
-	wg               sync.WaitGroup
-}
-
-func pollHandover(t *testing.T, cs kubernetes.Interface) *handoverPoller {
-	h := &handoverPoller{stop: make(chan struct{})}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		started := false
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-h.stop:
-				return
-			case <-tick.C:
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
-			cancel()
-			if !started {
-				started = err == nil
-				continue
-			}
-			h.requests.Add(1)
-			if err != nil {
-				if h.failed.Add(1) == 1 {
-					h.firstErr.Store(err.Error())
-				}
-			}
-		}
-	}()
-	return h
-}
-
-func (h *handoverPoller) finish(t *testing.T) {
-	close(h.stop)
-	h.wg.Wait()
-	t.Logf("handover: %d requests, %d failed", h.requests.Load(), h.failed.Load())
-	if h.requests.Load() == 0 {
-		t.Error("the hand-over poller made no request")
-	}
-	if h.failed.Load() != 0 {
-		t.Errorf("%d requests failed across the hand-over; first: %v", h.failed.Load(), h.firstErr.Load())
-	}
-}
 
 // runStart runs `bootstrap start` in the node's netns and waits for it.
 func runStart(t *testing.T, node *framework.Node, assetDir string, timeout time.Duration) (time.Duration, error) {
@@ -100,11 +43,11 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 	assetDir := node.Render(t)
 	node.StartKubelet(t, assetDir)
 	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
-	poller := pollHandover(t, cs)
+	poller := framework.PollHandover(cs)
 
 	elapsed, err := runStart(t, node, assetDir, 10*time.Minute)
 	if err != nil {
-		poller.finish(t)
+		poller.Finish(t)
 		t.Fatalf("bootstrap start failed: %v", err)
 	}
 	t.Logf("bootstrap start: %s", elapsed.Round(10*time.Millisecond))
@@ -119,7 +62,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		return len(pods.Items) == 0, fmt.Sprintf("%d placed pod(s) left", len(pods.Items)), nil
 	})
 	time.Sleep(2 * time.Second)
-	poller.finish(t)
+	poller.Finish(t)
 
 	ctx := context.Background()
 	v, err := cs.Discovery().ServerVersion()

@@ -15,48 +15,17 @@
 #   BOOTSTRAP_E2E_NETNS/_NODE_IP/_HOST_IP/_WORK  run on a second node beside the default one
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "${HACK_DIR}/lib/e2e-setup.sh"
 cd "${REPO_ROOT}"
 
-[[ $(id -u) == 0 ]] || die "make e2e must run as root (containerd, kubelet, network namespaces)"
-command -v go > /dev/null || die "go not found in PATH"
-
 total=${SECONDS}
-step() { log "==== $*"; }
-
-step "1/5 node packages (apt-get, only what is missing)"
-bash hack/node/node.sh deps
-
-step "2/5 binaries (cached by stamp under hack/_output)"
-t=${SECONDS}; bash hack/build-binaries.sh; log "binaries: $((SECONDS - t))s"
-
-step "3/5 images"
-t=${SECONDS}; bash hack/build-images.sh; log "images: $((SECONDS - t))s"
-
-step "3b/5 bootstrap binary"
-t=${SECONDS}
-CGO_ENABLED=0 go build -o "${BIN_DIR}/bootstrap" ./cmd/bootstrap
-export BOOTSTRAP_E2E_BOOTSTRAP_BIN="${BIN_DIR}/bootstrap"
-log "bootstrap: $((SECONDS - t))s"
+e2e_setup
 
 # Teardown runs whatever happens from here on (test failure, Ctrl-C, a killed go test).
-teardown() {
-	step "5/5 teardown"
-	if [[ "${BOOTSTRAP_E2E_KEEP:-0}" == 1 ]]; then
-		log "BOOTSTRAP_E2E_KEEP=1: node left up; tear down with: hack/node/node.sh down"
-		return 0
-	fi
-	# Under the node lock the e2e framework takes, so a concurrent run is not torn down.
-	(
-		export NODE_NETNS="${BOOTSTRAP_E2E_NETNS:-${NODE_NETNS:-bse2e}}"
-		[[ -z "${BOOTSTRAP_E2E_WORK:-}" ]] || export NODE_WORK="${BOOTSTRAP_E2E_WORK}"
-		[[ -z "${BOOTSTRAP_E2E_HOST_IP:-}" ]] || export HOST_IP="${BOOTSTRAP_E2E_HOST_IP}"
-		source hack/node/env.sh
-		flock -w 1800 "/run/lock/bootstrap-e2e-${NODE_NETNS}.lock" bash hack/node/node.sh down
-	)
-}
 status=1
 on_exit() {
-	teardown || log "teardown FAILED: run hack/node/node.sh down"
+	log "==== teardown"
+	e2e_teardown_node || log "teardown FAILED: run hack/node/node.sh down"
 	if [[ ${status} != 0 ]]; then
 		log "e2e FAILED (exit ${status}); logs of failed tests are in e2e/_artifacts/ (see docs/testing.md)"
 	fi
@@ -66,10 +35,10 @@ on_exit() {
 trap on_exit EXIT
 trap 'status=130; exit 130' INT TERM
 
-step "4/5 go test -tags e2e ./e2e/..."
+log "==== go test -tags e2e ./e2e/..."
 status=0
 t=${SECONDS}
 # shellcheck disable=SC2086
-BOOTSTRAP_E2E_SKIP_BUILD=1 go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-40m}" \
+go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-40m}" \
 	${E2E_RUN:+-run "${E2E_RUN}"} ${E2E_GO_TEST_FLAGS:-} ./e2e/... || status=$?
 log "tests: $((SECONDS - t))s, exit ${status}"

@@ -9,6 +9,8 @@
 #   node.sh images                   import hack/_output/images/*.tar into containerd's k8s.io namespace
 #   node.sh runtime                  deps + net + containerd + images
 #   node.sh kubelet ASSET_DIR        start the real kubelet against ASSET_DIR/auth/kubelet.kubeconfig
+#   node.sh kubelet                  with KUBELET_KUBECONFIG + KUBELET_CLIENT_CA set: another tool's files
+#                                    (e.g. kubeadm's /etc/kubernetes/kubelet.conf and its ca.crt)
 #   node.sh up ASSET_DIR             runtime + kubelet
 #   node.sh start NAME -- CMD...     start CMD in the node's netns in the background (PID file, log)
 #   node.sh stop NAME                stop a process started with `start` (or kubelet/containerd)
@@ -255,7 +257,7 @@ make_cgroup_root() {
 }
 
 write_kubelet_config() {
-	local asset_dir="$1"
+	local client_ca="$1"
 	mkdir -p "${KUBELET_DIR}" "${STATIC_POD_PATH}" "${POD_LOGS_DIR}"
 	echo "nameserver ${HOST_IP}" > "${NODE_WORK}/resolv.conf"
 	cat > "${NODE_WORK}/kubelet-config.yaml" <<EOF
@@ -284,7 +286,7 @@ authentication:
   webhook:
     enabled: ${KUBELET_WEBHOOK_AUTHN}
   x509:
-    clientCAFile: ${asset_dir}/tls/ca.crt
+    clientCAFile: ${client_ca}
 authorization:
   mode: ${KUBELET_AUTHZ_MODE}
 rotateCertificates: false
@@ -299,12 +301,22 @@ fileCheckFrequency: 5s
 EOF
 }
 
+# The kubelet's kubeconfig and client CA come from a bootstrap asset dir, or
+# (KUBELET_KUBECONFIG + KUBELET_CLIENT_CA, no asset dir) from another tool such
+# as kubeadm, so the benchmark runs both on the same kubelet and config.
 cmd_kubelet() {
-	local asset_dir="${1:-${ASSET_DIR:-}}"
-	[[ -n "${asset_dir}" ]] || die "usage: node.sh kubelet ASSET_DIR"
-	asset_dir="$(cd "${asset_dir}" && pwd)"
-	[[ -f "${asset_dir}/auth/kubelet.kubeconfig" ]] || die "${asset_dir}/auth/kubelet.kubeconfig missing (run bootstrap render first)"
-	[[ -f "${asset_dir}/tls/ca.crt" ]] || die "${asset_dir}/tls/ca.crt missing"
+	local asset_dir="${1:-${ASSET_DIR:-}}" kubeconfig client_ca
+	if [[ -z "${asset_dir}" && -n "${KUBELET_KUBECONFIG:-}" ]]; then
+		kubeconfig="${KUBELET_KUBECONFIG}"
+		client_ca="${KUBELET_CLIENT_CA:?KUBELET_CLIENT_CA must be set with KUBELET_KUBECONFIG}"
+	else
+		[[ -n "${asset_dir}" ]] || die "usage: node.sh kubelet ASSET_DIR (or KUBELET_KUBECONFIG=F KUBELET_CLIENT_CA=F node.sh kubelet)"
+		asset_dir="$(cd "${asset_dir}" && pwd)"
+		kubeconfig="${asset_dir}/auth/kubelet.kubeconfig"
+		client_ca="${asset_dir}/tls/ca.crt"
+	fi
+	[[ -f "${kubeconfig}" ]] || die "${kubeconfig} missing (run bootstrap render first)"
+	[[ -f "${client_ca}" ]] || die "${client_ca} missing"
 	[[ -x "${BIN_DIR}/kubelet" ]] || die "${BIN_DIR}/kubelet missing; run hack/build-binaries.sh"
 	containerd_ready > /dev/null 2>&1 || die "containerd is not running; run node.sh runtime first"
 	if [[ -n "$(pid_of kubelet)" ]]; then
@@ -312,7 +324,7 @@ cmd_kubelet() {
 		return 0
 	fi
 	make_cgroup_root
-	write_kubelet_config "${asset_dir}"
+	write_kubelet_config "${client_ca}"
 	# Host paths the kubelet (or hostPath volumes of rendered pods: /lib/modules,
 	# /run/xtables.lock) may create; teardown removes those that did not exist before.
 	local hp
@@ -322,7 +334,7 @@ cmd_kubelet() {
 	# shellcheck disable=SC2086
 	start_bg kubelet "${BIN_DIR}/kubelet" \
 		--config="${NODE_WORK}/kubelet-config.yaml" \
-		--kubeconfig="${asset_dir}/auth/kubelet.kubeconfig" \
+		--kubeconfig="${kubeconfig}" \
 		--root-dir="${KUBELET_DIR}" \
 		--cert-dir="${KUBELET_DIR}/pki" \
 		--hostname-override="${NODE_NAME}" \
@@ -516,7 +528,7 @@ main() {
 	crilist) exec "${BIN_DIR}/cricleanup" -address "${CONTAINERD_SOCK}" -list ;;
 	status) cmd_status ;;
 	down) cmd_down ;;
-	*) sed -n '2,25p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	*) sed -n '2,27p' "${BASH_SOURCE[0]}"; exit 2 ;;
 	esac
 }
 
