@@ -172,6 +172,7 @@ func runKubeadm(t *testing.T, rep *Report, i int) {
 		"controller_manager_healthy_s": res.ControllerManagerHealthy.Seconds(),
 		"scheduler_healthy_s":          res.SchedulerHealthy.Seconds(),
 		"kubelet_started_s":            res.KubeletStarted.Seconds(),
+		"kubelet_conf_written_s":       res.KubeletConfWritten.Seconds(),
 	}})
 }
 

@@ -141,6 +141,7 @@ var metricRows = []struct{ kind, metric, label string }{
 	{KindKubeadm, "apiserver_ready_s", "B   kube-apiserver /readyz"},
 	{KindKubeadm, "controller_manager_healthy_s", "B   controller-manager /healthz"},
 	{KindKubeadm, "scheduler_healthy_s", "B   scheduler /healthz"},
+	{KindKubeadm, "kubelet_conf_written_s", "B   kubelet.conf written: kubelet started"},
 	{KindKubeadm, "kubelet_started_s", "B   harness kubelet healthy"},
 }
 

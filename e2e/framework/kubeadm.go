@@ -119,6 +119,7 @@ healthzPort: 10248
 
 // KubeadmInit is when things happened, measured from kubeadm's start.
 type KubeadmInit struct {
+	KubeletConfWritten       time.Duration // kubeadm wrote a complete kubelet.conf: the kubelet is started
 	KubeletStarted           time.Duration // node.sh kubelet returned (kubelet healthz answers)
 	Exit                     time.Duration // kubeadm init exited 0
 	APIServerReady           time.Duration // first /readyz 200
@@ -163,6 +164,7 @@ func (n *Node) RunKubeadmInit(t testing.TB, timeout time.Duration) KubeadmInit {
 			case <-time.After(20 * time.Millisecond):
 			}
 		}
+		res.KubeletConfWritten = time.Since(begin)
 		out, err := n.scriptEnv([]string{"KUBELET_KUBECONFIG=" + kubeletConf,
 			"KUBELET_CLIENT_CA=" + filepath.Join(n.KubeadmDir(), "pki", "ca.crt")}, "kubelet")
 		res.KubeletStarted = time.Since(begin)
@@ -198,8 +200,8 @@ func (n *Node) RunKubeadmInit(t testing.TB, timeout time.Duration) KubeadmInit {
 		}
 	}
 	res.Total = max(res.Exit, res.Healthy)
-	t.Logf("kubeadm init: exit %s, kubelet started %s, apiserver ready %s, controller-manager %s, scheduler %s, all healthy %s; log:\n%s",
-		sec(res.Exit), sec(res.KubeletStarted), sec(res.APIServerReady), sec(res.ControllerManagerHealthy), sec(res.SchedulerHealthy), sec(res.Healthy), p.Tail(15))
+	t.Logf("kubeadm init: exit %s, kubelet.conf written %s, kubelet healthy %s, apiserver ready %s, controller-manager %s, scheduler %s, all healthy %s; log:\n%s",
+		sec(res.Exit), sec(res.KubeletConfWritten), sec(res.KubeletStarted), sec(res.APIServerReady), sec(res.ControllerManagerHealthy), sec(res.SchedulerHealthy), sec(res.Healthy), p.Tail(15))
 	return res
 }
 
