@@ -68,10 +68,14 @@ func RestoreBootMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (
 		o.Logf("[recover] Moved the source %s aside to %s; restoring from there", l.DataDir, aside)
 		src = filepath.Join(aside, "member", "snap", "db")
 	}
-	for _, dir := range []string{l.BootDataDir, l.DataDir} {
-		if err := moveAsideIfUsed(dir, o.Force, o.Now(), o.Logf); err != nil {
-			return st, err
-		}
+	// The boot member's data dir is bootstrap's own scratch space (a run
+	// stopped before it cleaned up leaves it): renamed aside without asking.
+	// The persistent member's needs --force, or being the named source.
+	if err := moveAsideIfUsed(l.BootDataDir, true, o.Now(), o.Logf); err != nil {
+		return st, err
+	}
+	if err := moveAsideIfUsed(l.DataDir, o.Force, o.Now(), o.Logf); err != nil {
+		return st, err
 	}
 	peer := "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(l.BootPeerPort)))
 	err = snapshot.NewV3(zap.NewNop()).Restore(snapshot.RestoreConfig{

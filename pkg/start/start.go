@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +110,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 				}
 				return "", nil
 			}},
-		phases.Phase{Name: "temp-control-plane", Title: "Starting the boot etcd member and the temporary apiserver", Run: f.startTemp, Skip: f.skipTemp},
+		phases.Phase{Name: "temp-control-plane", Title: f.tempTitle(), Run: f.startTemp, Skip: f.skipTemp},
 		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
 		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipEtcdMove},
@@ -151,6 +152,13 @@ func (f *flow) skipWithoutTemp(context.Context) (string, error) {
 		return "kube-apiserver already serves and the boot etcd member is gone", nil
 	}
 	return "", nil
+}
+
+func (f *flow) tempTitle() string {
+	if f.external() {
+		return "Starting the temporary apiserver on the running etcd"
+	}
+	return "Starting the boot etcd member and the temporary apiserver"
 }
 
 // external: recovering on a running etcd, which stays as it is.
@@ -333,9 +341,18 @@ func (f *flow) removeBootMember(ctx context.Context) error {
 	if err := RemoveMember(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort), time.Minute); err != nil {
 		return err
 	}
-	err = f.temp.Stop()
+	if err := f.temp.Stop(); err != nil {
+		return err
+	}
 	f.temp = nil
-	return err
+	// A removed member can never rejoin: its data dir is bootstrap's own
+	// scratch space from here on, and a later recover must not trip over it.
+	dir := f.cfg.Etcd.Local.BootDataDir
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("removing the boot member's data dir: %w", err)
+	}
+	f.p.Detailf("etcd-cleanup", "Removed %s (the boot member left the cluster)", dir)
+	return nil
 }
 
 func (f *flow) placeControllers(ctx context.Context) error {
