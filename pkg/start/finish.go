@@ -120,6 +120,21 @@ func (f *flow) diagnose() string {
 
 func (f *flow) nextSteps() {
 	dir := f.o.AssetDir
+	if f.o.Restore != nil || f.external() {
+		what := "etcd kept running and was not changed: nothing committed to it is lost."
+		if f.o.Restore != nil {
+			what = "The cluster is back at the saved state: changes made after it was saved are lost;\nre-apply them (objects deleted after it are back: delete them again)."
+		}
+		f.p.Linef(`
+The control plane is recovered. %[3]s
+
+  export KUBECONFIG=%[1]s/%[2]s
+  kubectl get nodes
+  kubectl get pods -A    # controllers re-create the pods of lost nodes
+
+Take a fresh backup now: bootstrap backup --asset-dir %[1]s --output FILE.`, dir, assets.AdminKubeconfig, what)
+		return
+	}
 	f.p.Linef(`
 Your self-hosted Kubernetes control plane is up.
 

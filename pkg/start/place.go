@@ -40,38 +40,41 @@ const PlacedLabel = "bootstrap.dev/placed"
 var systemPriorities = map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
 // PlaceDaemonSetPod creates the first pod of a DaemonSet on node, unless a
-// pod of it is already there.
-func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (*corev1.Pod, error) {
+// pod of it is already there (then that pod is returned, created false).
+func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (pod *corev1.Pod, created bool, err error) {
 	ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("reading DaemonSet %s/%s: %w", ns, name, err)
+		return nil, false, fmt.Errorf("reading DaemonSet %s/%s: %w", ns, name, err)
 	}
 	if p, err := podOnNode(ctx, cs, ns, ds.Spec.Template.Labels, node); err != nil || p != nil {
-		return p, err
+		return p, false, err
 	}
 	owner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
-	return createPod(ctx, cs, ns, name+"-", ds.Spec.Template, node, owner, nil)
+	pod, err = createPod(ctx, cs, ns, name+"-", ds.Spec.Template, node, owner, nil)
+	return pod, err == nil, err
 }
 
 // PlaceDeploymentPod gives a Deployment its ReplicaSet and one pod on node,
-// unless a pod of it is already there.
-func PlaceDeploymentPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (*corev1.Pod, error) {
+// unless a pod of it is already there (then that pod is returned, created
+// false).
+func PlaceDeploymentPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (pod *corev1.Pod, created bool, err error) {
 	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("reading Deployment %s/%s: %w", ns, name, err)
+		return nil, false, fmt.Errorf("reading Deployment %s/%s: %w", ns, name, err)
 	}
 	if p, err := podOnNode(ctx, cs, ns, d.Spec.Template.Labels, node); err != nil || p != nil {
-		return p, err
+		return p, false, err
 	}
 	hash := templateHash(d.Spec.Template)
 	rs, err := ensureReplicaSet(ctx, cs, d, hash)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	owner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
-	return createPod(ctx, cs, ns, rs.Name+"-", d.Spec.Template, node, owner, map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: hash})
+	pod, err = createPod(ctx, cs, ns, rs.Name+"-", d.Spec.Template, node, owner, map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: hash})
+	return pod, err == nil, err
 }
 
 func ensureReplicaSet(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment, hash string) (*appsv1.ReplicaSet, error) {

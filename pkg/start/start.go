@@ -13,6 +13,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -307,11 +308,11 @@ func (f *flow) etcd(ctx context.Context) error {
 }
 
 func (f *flow) placeAPIServer(ctx context.Context) error {
-	pod, err := PlaceDaemonSetPod(ctx, f.cs(), assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
+	pod, created, err := PlaceDaemonSetPod(ctx, f.cs(), assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
 	if err != nil {
 		return err
 	}
-	f.p.Infof("apiserver", "Pod %s/%s on %s", pod.Namespace, pod.Name, f.cfg.Node.Name)
+	f.p.Infof("apiserver", "%s", placed(pod, created, f.cfg.Node.Name))
 	return nil
 }
 
@@ -357,13 +358,22 @@ func (f *flow) removeBootMember(ctx context.Context) error {
 
 func (f *flow) placeControllers(ctx context.Context) error {
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		pod, err := PlaceDeploymentPod(ctx, f.adminCS, assets.KubeSystem, name, f.cfg.Node.Name)
+		pod, created, err := PlaceDeploymentPod(ctx, f.adminCS, assets.KubeSystem, name, f.cfg.Node.Name)
 		if err != nil {
 			return err
 		}
-		f.p.Infof("control-plane", "Pod %s/%s on %s", pod.Namespace, pod.Name, f.cfg.Node.Name)
+		f.p.Infof("control-plane", "%s", placed(pod, created, f.cfg.Node.Name))
 	}
 	return nil
+}
+
+// placed says whether bootstrap created a pod or found one already there
+// (a re-run, or a recovery with pods that survived the loss).
+func placed(pod *corev1.Pod, created bool, node string) string {
+	if created {
+		return fmt.Sprintf("Pod %s/%s placed on %s", pod.Namespace, pod.Name, node)
+	}
+	return fmt.Sprintf("Pod %s/%s already on %s: kept", pod.Namespace, pod.Name, node)
 }
 
 func (f *flow) waitReady(ctx context.Context) error {

@@ -42,7 +42,7 @@ docs/disaster-recovery.md says which command fits which failure.`,
 
   # the API is gone but etcd runs: on it, in place
   bootstrap recover --asset-dir /opt/bootstrap/assets`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			abs, err := global.AssetDir(o.AssetDir)
 			if err != nil {
