@@ -41,7 +41,7 @@ e2e: build
 # alternating, fresh node per run (docs/benchmarks.md). Root only. BENCH_RUNS=3.
 # Table on stderr, one JSON line on stdout.
 bench:
-	bash hack/bench.sh
+	@bash hack/bench.sh
 
 # A one-node self-hosted cluster on this machine (root): the quick start.
 up: build

@@ -82,6 +82,19 @@ func keepLog(t *testing.T, src, name string) {
 func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	node := framework.StartNode(t, framework.NodeOptions{})
 	begin := time.Now()
+	// kubeadm's criterion on this side too: from render until kube-apiserver,
+	// controller-manager and scheduler all answer their health checks.
+	hctx, hcancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer hcancel()
+	type healthResult struct {
+		framework.ControlPlaneHealth
+		err error
+	}
+	health := make(chan healthResult, 1)
+	go func() {
+		h, err := node.PollControlPlaneHealth(hctx, begin)
+		health <- healthResult{h, err}
+	}()
 	assetDir := node.Render(t)
 	render := time.Since(begin)
 	begin = time.Now()
@@ -105,6 +118,10 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	})
 	time.Sleep(2 * time.Second)
 	h := poller.Stop()
+	cp := <-health // healthy long before: the placed pod is gone
+	if cp.err != nil {
+		t.Fatalf("the control plane never answered all three health checks: %v", cp.err)
+	}
 	if h.Failed > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("A%d: %d of %d hand-over requests failed; first: %s", i, h.Failed, h.Requests, h.FirstErr))
 	}
@@ -129,6 +146,7 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 		"render_s":                 render.Seconds(),
 		"start_only_s":             elapsed.Seconds(),
 		"tempcp_ready_s":           phases["temp-control-plane"],
+		"cp_healthy_s":             cp.Healthy.Seconds(),
 		"peak_rss_mb":              float64(rss) / 1024,
 		"kubelet_start_s":          kubelet.Seconds(),
 		"handover_requests":        float64(h.Requests),

@@ -5,7 +5,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,14 +118,11 @@ healthzPort: 10248
 
 // KubeadmInit is when things happened, measured from kubeadm's start.
 type KubeadmInit struct {
-	KubeletConfWritten       time.Duration // kubeadm wrote a complete kubelet.conf: the kubelet is started
-	KubeletStarted           time.Duration // node.sh kubelet returned (kubelet healthz answers)
-	Exit                     time.Duration // kubeadm init exited 0
-	APIServerReady           time.Duration // first /readyz 200
-	ControllerManagerHealthy time.Duration // first :10257/healthz 200
-	SchedulerHealthy         time.Duration // first :10259/healthz 200
-	Healthy                  time.Duration // first poll in which all three answered 200
-	Total                    time.Duration // max(Exit, Healthy): kubeadm done and the control plane healthy
+	KubeletConfWritten time.Duration // kubeadm wrote a complete kubelet.conf: the kubelet is started
+	KubeletStarted     time.Duration // node.sh kubelet returned (kubelet healthz answers)
+	Exit               time.Duration // kubeadm init exited 0
+	ControlPlaneHealth
+	Total time.Duration // max(Exit, Healthy): kubeadm done and the control plane healthy
 }
 
 // RunKubeadmInit runs `kubeadm init` in the node's netns and starts the
@@ -174,7 +170,11 @@ func (n *Node) RunKubeadmInit(t testing.TB, timeout time.Duration) KubeadmInit {
 		kubelet <- err
 	}()
 	health := make(chan error, 1)
-	go func() { health <- n.pollKubeadmHealth(ctx, begin, &res) }()
+	go func() {
+		var err error
+		res.ControlPlaneHealth, err = n.PollControlPlaneHealth(ctx, begin)
+		health <- err
+	}()
 
 	var kubeletErr, healthErr error
 	exitSeen, kubeletSeen, healthSeen := false, false, false
@@ -203,60 +203,6 @@ func (n *Node) RunKubeadmInit(t testing.TB, timeout time.Duration) KubeadmInit {
 	t.Logf("kubeadm init: exit %s, kubelet.conf written %s, kubelet healthy %s, apiserver ready %s, controller-manager %s, scheduler %s, all healthy %s; log:\n%s",
 		sec(res.Exit), sec(res.KubeletConfWritten), sec(res.KubeletStarted), sec(res.APIServerReady), sec(res.ControllerManagerHealthy), sec(res.SchedulerHealthy), sec(res.Healthy), p.Tail(15))
 	return res
-}
-
-// pollKubeadmHealth polls the three health endpoints every 100 ms (inside the
-// netns: kubeadm binds scheduler and controller-manager to 127.0.0.1) and
-// records in res the first success of each and of all three together.
-func (n *Node) pollKubeadmHealth(ctx context.Context, begin time.Time, res *KubeadmInit) error {
-	client := n.NetnsHTTPClient()
-	checks := []struct {
-		url   string
-		first *time.Duration
-	}{
-		{"https://" + n.IP + ":6443/readyz", &res.APIServerReady},
-		{"https://127.0.0.1:10257/healthz", &res.ControllerManagerHealthy},
-		{"https://127.0.0.1:10259/healthz", &res.SchedulerHealthy},
-	}
-	var last string
-	for {
-		all := true
-		for _, c := range checks {
-			err := httpOK(ctx, client, c.url)
-			if err != nil {
-				all, last = false, fmt.Sprintf("%s: %v", c.url, err)
-				continue
-			}
-			if *c.first == 0 {
-				*c.first = time.Since(begin)
-			}
-		}
-		if all {
-			res.Healthy = time.Since(begin)
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w; last: %s", ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func httpOK(ctx context.Context, c *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return nil
 }
 
 // kubeconfigComplete: kubeadm writes kubeconfigs non-atomically; a kubelet
