@@ -3,8 +3,9 @@
 # real-node run needs before go test, and the final teardown of the node.
 
 # e2e_setup installs the node's packages, builds the binaries (cached by stamp)
-# and images, builds ./cmd/bootstrap into BIN_DIR and exports
-# BOOTSTRAP_E2E_BOOTSTRAP_BIN (+ BOOTSTRAP_E2E_SKIP_BUILD=1) for the framework.
+# and images, builds ./cmd/bootstrap into BOOTSTRAP_BUILD_OUT (default
+# BIN_DIR/bootstrap) and exports it as BOOTSTRAP_E2E_BOOTSTRAP_BIN (+
+# BOOTSTRAP_E2E_SKIP_BUILD=1) for the framework.
 e2e_setup() {
 	[[ $(id -u) == 0 ]] || die "must run as root (containerd, kubelet, network namespaces)"
 	command -v go > /dev/null || die "go not found in PATH"
@@ -17,8 +18,9 @@ e2e_setup() {
 	t=${SECONDS}; bash "${HACK_DIR}/build-images.sh"; log "images: $((SECONDS - t))s"
 	log "==== bootstrap binary"
 	t=${SECONDS}
-	(cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -o "${BIN_DIR}/bootstrap" ./cmd/bootstrap)
-	export BOOTSTRAP_E2E_BOOTSTRAP_BIN="${BIN_DIR}/bootstrap" BOOTSTRAP_E2E_SKIP_BUILD=1
+	local out="${BOOTSTRAP_BUILD_OUT:-${BIN_DIR}/bootstrap}"
+	(cd "${REPO_ROOT}" && CGO_ENABLED=0 go build -o "${out}" ./cmd/bootstrap)
+	export BOOTSTRAP_E2E_BOOTSTRAP_BIN="${out}" BOOTSTRAP_E2E_SKIP_BUILD=1
 	log "bootstrap: $((SECONDS - t))s"
 }
 
