@@ -28,6 +28,9 @@ import (
 //     (same UID and content), and hands over again.
 //  3. The same loss, now with etcd stopped and its data dir intact:
 //     `bootstrap recover --etcd-data-dir` gives the same result.
+//  4. A "reboot" of the single control-plane node (every container gone,
+//     the kubelet back with only the etcd static pod): `bootstrap recover`
+//     on the running etcd brings the self-hosted control plane back.
 func TestRecoverAfterBadApply(t *testing.T) {
 	otherClusterSnapshot := anotherClustersSnapshot(t)
 	node := framework.StartNode(t, framework.NodeOptions{})
@@ -107,6 +110,29 @@ func TestRecoverAfterBadApply(t *testing.T) {
 	if _, err := cs.CoreV1().ConfigMaps("recover-0").Get(context.Background(), "cm-000", metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		t.Error("cm-000 is gone after recover --etcd-data-dir")
 	}
+
+	// 4: the node "reboots": every container gone, the kubelet starts again
+	// and runs the etcd static pod, but knows no apiserver to learn the
+	// self-hosted pods from. `bootstrap recover` on the running etcd.
+	before = allDurableObjects(t, kubeconfig)
+	node.StopKubelet(t)
+	if out, err := exec.Command(framework.Bin("cricleanup"), "-address", node.ContainerdSocket(), "-timeout", "90s").CombinedOutput(); err != nil {
+		t.Fatalf("removing every container: %v\n%s", err, out)
+	}
+	node.StartKubelet(t, assetDir)
+	framework.WaitT(t, "etcd back from its static pod", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		ss, _ := node.Exec(ctx, "ss", "-Hltn", "( sport = :2379 )")
+		return strings.TrimSpace(ss) != "", "not listening yet", nil
+	})
+	waitAPIGone(t, cs)
+	begin = time.Now()
+	out, code = runRecover(t, node, 10*time.Minute, "--asset-dir", assetDir, "-v", "1")
+	t.Logf("recover after a reboot: exit %d after %s; output:\n%s", code, time.Since(begin).Round(10*time.Millisecond), out)
+	if code != 0 {
+		t.Fatalf("recover after a reboot failed with exit %d", code)
+	}
+	compareDurable(t, "recover after a reboot", before, allDurableObjects(t, kubeconfig))
+	assertSelfHostedAndSettled(t, cs)
 }
 
 // badInputs: each wrong `bootstrap recover` exits non-zero, says what is

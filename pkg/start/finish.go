@@ -88,7 +88,7 @@ func (f *flow) waitCoreDNS(ctx context.Context) error {
 		if err != nil {
 			return false, err.Error()
 		}
-		if ok, state := deploymentAvailable(d); ok {
+		if ok, state := deploymentReady(ctx, f.adminCS, d); ok {
 			return true, state
 		}
 		pods, err := f.adminCS.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels).String()})

@@ -26,11 +26,9 @@ const PlacedLabel = "bootstrap.dev/placed"
 // No scheduler or controller-manager exists while bootstrap places the first
 // control-plane pods, so it does their job once, in a way the real ones take
 // over:
-//   - a DaemonSet pod is created with the DaemonSet as its controller owner;
-//     the DaemonSet controller adopts it and, since it carries no
-//     controller-revision-hash, replaces it by surge (maxSurge 1): the new pod
-//     runs beside it on the shared port and the old one goes once the new
-//     one is ready.
+//   - a DaemonSet pod is created as the DaemonSet controller would create it
+//     (daemonpod.go), owned by the DaemonSet: the controller finds it current
+//     and keeps it.
 //   - a Deployment gets a ReplicaSet whose template is the Deployment's plus
 //     a pod-template-hash, owned by the Deployment; the Deployment controller
 //     recognises it as its current ReplicaSet (it compares templates, not
@@ -51,7 +49,7 @@ func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, n
 	}
 	owner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
-	pod, err = createPod(ctx, cs, ns, name+"-", ds.Spec.Template, node, owner, nil)
+	pod, err = createPod(ctx, cs, ns, name+"-", daemonSetPodTemplate(ds, node), node, owner, nil)
 	return pod, err == nil, err
 }
 

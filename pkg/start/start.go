@@ -4,14 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
-	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -172,29 +168,6 @@ func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
 	return f.skipWithoutTemp(ctx)
 }
 
-// skipTemp skips the temporary control plane when an earlier run got past
-// the hand-over and removed the boot member. If the boot member is still in
-// the cluster (a run killed between hand-over and clean-up), it is started
-// again: without it the persistent member has no quorum.
-func (f *flow) skipTemp(ctx context.Context) (string, error) {
-	if !f.resumed {
-		return "", nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	cli, err := etcdutil.New(f.o.AssetDir, fmt.Sprintf("https://127.0.0.1:%d", f.cfg.Etcd.Local.ClientPort))
-	if err != nil {
-		return "", nil
-	}
-	defer cli.Close()
-	m, err := memberByPeerURL(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort))
-	if err != nil || m != nil { // no answer: no quorum without the boot member
-		f.p.Infof("temp-control-plane", "The boot etcd member is still part of the cluster (%v): starting it again", err)
-		return "", nil
-	}
-	return "kube-apiserver already serves and the boot etcd member is gone", nil
-}
-
 func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
@@ -282,31 +255,6 @@ func (f *flow) node(ctx context.Context) error {
 	return LabelControlPlane(ctx, f.cs(), f.cfg.Node.Name)
 }
 
-func (f *flow) peerURL(port int32) string {
-	return "https://" + net.JoinHostPort(f.cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(port)))
-}
-
-func (f *flow) etcd(ctx context.Context) error {
-	cli, err := etcdutil.New(f.o.AssetDir, f.temp.EtcdEndpoint())
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if f.learnerID, err = AddLearner(ctx, cli, f.peerURL(f.cfg.Etcd.Local.PeerPort)); err != nil {
-		return err
-	}
-	f.p.Detailf("etcd", "persistent member %x added as a learner", f.learnerID)
-	if err := InstallEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
-		return fmt.Errorf("installing the etcd static pod: %w", err)
-	}
-	f.p.Infof("etcd", "Installed %s/etcd.yaml; waiting for the member to catch up", f.cfg.Node.StaticPodPath)
-	if err := Promote(ctx, cli, f.learnerID, f.remaining()); err != nil {
-		return err
-	}
-	f.p.Infof("etcd", "Persistent member promoted to voter")
-	return nil
-}
-
 func (f *flow) placeAPIServer(ctx context.Context) error {
 	pod, created, err := PlaceDaemonSetPod(ctx, f.cs(), assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
 	if err != nil {
@@ -333,29 +281,6 @@ func (f *flow) handOver(ctx context.Context) error {
 	return nil
 }
 
-func (f *flow) removeBootMember(ctx context.Context) error {
-	cli, err := etcdutil.New(f.o.AssetDir, fmt.Sprintf("https://127.0.0.1:%d", f.cfg.Etcd.Local.ClientPort))
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if err := RemoveMember(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort), time.Minute); err != nil {
-		return err
-	}
-	if err := f.temp.Stop(); err != nil {
-		return err
-	}
-	f.temp = nil
-	// A removed member can never rejoin: its data dir is bootstrap's own
-	// scratch space from here on, and a later recover must not trip over it.
-	dir := f.cfg.Etcd.Local.BootDataDir
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("removing the boot member's data dir: %w", err)
-	}
-	f.p.Detailf("etcd-cleanup", "Removed %s (the boot member left the cluster)", dir)
-	return nil
-}
-
 func (f *flow) placeControllers(ctx context.Context) error {
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
 		pod, created, err := PlaceDeploymentPod(ctx, f.adminCS, assets.KubeSystem, name, f.cfg.Node.Name)
@@ -378,20 +303,29 @@ func placed(pod *corev1.Pod, created bool, node string) string {
 
 func (f *flow) waitReady(ctx context.Context) error {
 	ns := assets.KubeSystem
+	begin := time.Now()
+	// Each step's time since the phase began goes to -v 1 output: the wait
+	// is most of start's time, and this says where.
+	step := func(what string, err error) error {
+		if err == nil {
+			f.p.Detailf("wait", "%-40s ready at +%s", what, ui.Seconds(time.Since(begin)))
+		}
+		return err
+	}
 	for _, lease := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := WaitLeaseHeld(ctx, f.adminCS, ns, lease, f.remaining(), f.report); err != nil {
+		if err := step("lease "+lease, WaitLeaseHeld(ctx, f.adminCS, ns, lease, f.remaining(), f.report)); err != nil {
 			return err
 		}
 	}
 	for _, ds := range []string{assets.KubeAPIServer, assets.KubeProxy} {
-		if err := WaitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report); err != nil {
+		if err := step("DaemonSet "+ds, WaitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report)); err != nil {
 			return err
 		}
 	}
 	for _, d := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := WaitDeploymentAvailable(ctx, f.adminCS, ns, d, f.remaining(), f.report); err != nil {
+		if err := step("Deployment "+d, WaitDeploymentAvailable(ctx, f.adminCS, ns, d, f.remaining(), f.report)); err != nil {
 			return err
 		}
 	}
-	return f.waitCoreDNS(ctx)
+	return step("Deployment "+assets.CoreDNS, f.waitCoreDNS(ctx))
 }

@@ -9,11 +9,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 )
 
 // waitFor polls check until it reports done, printing what is still missing
@@ -144,36 +144,22 @@ func WaitLeaseHeld(ctx context.Context, cs kubernetes.Interface, ns, name string
 	})
 }
 
-// WaitDaemonSetRolledOut waits until every node the DaemonSet wants runs a
-// ready pod the DaemonSet controller made, and every pod bootstrap placed is
-// gone or terminating. The DaemonSet's own status only counts the new pod as
-// updated once the replaced one has finished draining (up to its grace
-// period); a terminating kube-apiserver still serves on the shared port, so
-// waiting it out would only make start slower.
+// WaitDaemonSetRolledOut waits until the DaemonSet controller reports every
+// node it wants running an up-to-date, available pod. The pod bootstrap
+// placed counts: it is made exactly as the controller would make it.
 func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "DaemonSet "+ns+"/"+name, timeout, report, func(ctx context.Context) (bool, string) {
 		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(ds.Spec.Template.Labels).String()})
-		if err != nil {
-			return false, err.Error()
-		}
-		ready, placed := 0, 0
-		for i := range pods.Items {
-			p := &pods.Items[i]
-			switch {
-			case p.DeletionTimestamp != nil:
-			case p.Labels[PlacedLabel] != "":
-				placed++
-			case podReady(p):
-				ready++
-			}
-		}
-		want := ds.Status.DesiredNumberScheduled
-		state := fmt.Sprintf("%d desired, %d ready from the DaemonSet controller, %d placed by bootstrap not yet replaced", want, ready, placed)
-		return ds.Status.ObservedGeneration >= ds.Generation && want > 0 && int32(ready) >= want && placed == 0, state
+		s := ds.Status
+		ready, podState := podsReady(ctx, cs, ns, ds.Spec.Selector)
+		state := fmt.Sprintf("%d desired, %d up to date, %d available (generation %d observed %d); %s",
+			s.DesiredNumberScheduled, s.UpdatedNumberScheduled, s.NumberAvailable, ds.Generation, s.ObservedGeneration, podState)
+		return s.ObservedGeneration >= ds.Generation && s.DesiredNumberScheduled > 0 &&
+			s.UpdatedNumberScheduled >= s.DesiredNumberScheduled && s.NumberAvailable >= s.DesiredNumberScheduled &&
+			ready >= s.DesiredNumberScheduled, state
 	})
 }
 
@@ -184,8 +170,41 @@ func WaitDeploymentAvailable(ctx context.Context, cs kubernetes.Interface, ns, n
 		if err != nil {
 			return false, err.Error()
 		}
-		return deploymentAvailable(d)
+		return deploymentReady(ctx, cs, d)
 	})
+}
+
+// deploymentReady: the Deployment's status says available, and so do its
+// pods. After a recovery the status in etcd can be as old as the backup (or
+// the loss) until the controller-manager catches up; the kubelet's pod
+// statuses are fresher.
+func deploymentReady(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment) (bool, string) {
+	ok, state := deploymentAvailable(d)
+	ready, podState := podsReady(ctx, cs, d.Namespace, d.Spec.Selector)
+	return ok && ready >= ptr.Deref(d.Spec.Replicas, 1), state + "; " + podState
+}
+
+// podsReady counts the Ready, non-terminating pods a selector matches.
+func podsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector) (int32, string) {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		return 0, err.Error()
+	}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
+	if err != nil {
+		return 0, err.Error()
+	}
+	var ready, total int32
+	for i := range pods.Items {
+		if pods.Items[i].DeletionTimestamp != nil {
+			continue
+		}
+		total++
+		if podReady(&pods.Items[i]) {
+			ready++
+		}
+	}
+	return ready, fmt.Sprintf("%d/%d pods ready", ready, total)
 }
 
 func deploymentAvailable(d *appsv1.Deployment) (bool, string) {
