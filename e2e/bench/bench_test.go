@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
