@@ -32,7 +32,7 @@ etcd:
 YAML
 bin/bootstrap render --config "${NODE_WORK}/cluster.yaml" --asset-dir "${ASSETS}"
 bash hack/node/node.sh kubelet "${ASSETS}"
-bash hack/node/node.sh exec -- "${REPO_ROOT}/bin/bootstrap" start --asset-dir "${ASSETS}"
+bash hack/node/node.sh exec -- "${REPO_ROOT}/bin/bootstrap" start --asset-dir "${ASSETS}" ${BOOTSTRAP_START_FLAGS:-}
 
 cat <<MSG
 

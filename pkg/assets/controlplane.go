@@ -104,7 +104,7 @@ func (r *renderer) controlPlaneDeployment(name, image string, cmdArgs []string, 
 			Resources:      res,
 			StartupProbe:   startupProbe(httpsProbe("127.0.0.1", healthPort, "/healthz", 0, 1)),
 			LivenessProbe:  httpsProbe("127.0.0.1", healthPort, "/healthz", 10, 8),
-			ReadinessProbe: httpsProbe("127.0.0.1", healthPort, "/healthz", 0, 3),
+			ReadinessProbe: readinessEvery(2, httpsProbe("127.0.0.1", healthPort, "/healthz", 0, 3)),
 			SecurityContext: &corev1.SecurityContext{
 				AllowPrivilegeEscalation: ptr.To(false),
 				ReadOnlyRootFilesystem:   ptr.To(true),

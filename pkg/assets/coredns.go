@@ -103,7 +103,7 @@ func (r *renderer) coreDNSDeployment(labels map[string]string) *appsv1.Deploymen
 				Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("170Mi")},
 			},
 			LivenessProbe:  httpProbe("", 8080, "/health", corev1.URISchemeHTTP, 60, 5),
-			ReadinessProbe: httpProbe("", 8181, "/ready", corev1.URISchemeHTTP, 0, 3),
+			ReadinessProbe: readinessEvery(2, httpProbe("", 8181, "/ready", corev1.URISchemeHTTP, 0, 3)),
 			SecurityContext: &corev1.SecurityContext{
 				AllowPrivilegeEscalation: ptr.To(false),
 				ReadOnlyRootFilesystem:   ptr.To(true),

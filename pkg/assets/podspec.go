@@ -63,8 +63,10 @@ func startupProbe(p *corev1.Probe) *corev1.Probe {
 	return p
 }
 
-// readinessEvery sets a readiness probe's period: the apiserver's readiness
-// gates its DaemonSet's surge roll, so it is checked more often.
+// readinessEvery sets a readiness probe's period. Readiness gates roll-outs
+// and the end of `bootstrap start`; the default 10 s period made start wait
+// up to a period after every component was in fact ready. A local HTTP GET
+// every 2 s costs nothing.
 func readinessEvery(seconds int32, p *corev1.Probe) *corev1.Probe {
 	p.PeriodSeconds = seconds
 	return p

@@ -45,7 +45,7 @@ conntrack:
 				FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "spec.nodeName"},
 			}}},
 			Resources:       resources("50m", "32Mi"),
-			ReadinessProbe:  httpProbe("", 10256, "/healthz", corev1.URISchemeHTTP, 0, 3),
+			ReadinessProbe:  readinessEvery(2, httpProbe("", 10256, "/healthz", corev1.URISchemeHTTP, 0, 3)),
 			LivenessProbe:   httpProbe("", 10256, "/livez", corev1.URISchemeHTTP, 15, 8),
 			SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
 			VolumeMounts: []corev1.VolumeMount{
