@@ -151,9 +151,9 @@ var metricRows = []struct{ kind, metric, label string }{
 func (r *Report) Table() string {
 	var b strings.Builder
 	row := func(label string, s Stats) {
-		fmt.Fprintf(&b, "%-46s %9.3f %9.3f %9.3f %3d\n", label, s.Median, s.Min, s.Max, s.N)
+		fmt.Fprintf(&b, "%-50s %9.3f %9.3f %9.3f %3d\n", label, s.Median, s.Min, s.Max, s.N)
 	}
-	fmt.Fprintf(&b, "%-46s %9s %9s %9s %3s\n", "metric (seconds unless noted)", "median", "min", "max", "n")
+	fmt.Fprintf(&b, "%-50s %9s %9s %9s %3s\n", "metric (seconds unless noted)", "median", "min", "max", "n")
 	for _, m := range metricRows {
 		if vs := r.values(m.kind, m.metric); len(vs) > 0 {
 			row(m.label, Summarize(vs))
