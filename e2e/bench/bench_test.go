@@ -73,9 +73,9 @@ func keepLog(t *testing.T, src, name string) {
 }
 
 // runBootstrap is run A: render + start on a fresh node, with the hand-over
-// poller running from the temporary apiserver's first answer until 10 s
-// after start exits. With
-// recover, the node then goes through the recovery scenario.
+// poller running from the temporary apiserver's first answer until 12 s
+// after start exits. With recover, the node then goes through the recovery
+// scenario.
 func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	node := framework.StartNode(t, framework.NodeOptions{})
 	begin := time.Now()
@@ -108,10 +108,9 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	}
 	// The pod bootstrap placed is kept by the DaemonSet (no replacement);
 	// keep polling a little after start exits in case anything moves.
-	time.Sleep(10 * time.Second)
-	time.Sleep(2 * time.Second)
+	time.Sleep(12 * time.Second)
 	h := poller.Stop()
-	cp := <-health // healthy long before: the placed pod is gone
+	cp := <-health // healthy long before start exits
 	if cp.err != nil {
 		t.Fatalf("the control plane never answered all three health checks: %v", cp.err)
 	}
