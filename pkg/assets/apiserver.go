@@ -87,7 +87,7 @@ func (r *renderer) apiServerFlags() map[string]string {
 		"allow-privileged":                   "true",
 		"authentication-config":              configMountPath + "/authentication.yaml",
 		"authorization-mode":                 "Node,RBAC",
-		"bind-address":                       c.APIServer.AdvertiseAddress,
+		"bind-address":                       wildcardFor(c.APIServer.AdvertiseAddress),
 		"client-ca-file":                     pki("ca.crt"),
 		"enable-admission-plugins":           "NodeRestriction",
 		"enable-bootstrap-token-auth":        "true",
@@ -141,7 +141,7 @@ const apiServerShutdownDelay = 15 * time.Second
 func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 	c := r.cfg
 	labels := componentLabels(KubeAPIServer)
-	host := c.APIServer.AdvertiseAddress
+	host := loopbackFor(c.APIServer.AdvertiseAddress) // its own listener, never the temporary apiserver
 	port := c.APIServer.BindPort
 	spec := corev1.PodSpec{
 		HostNetwork:                  true,

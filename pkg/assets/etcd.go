@@ -61,7 +61,7 @@ func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
 			Resources:      resources("100m", "100Mi"),
 			StartupProbe:   startupProbe(httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 0, 1)),
 			LivenessProbe:  httpProbe("127.0.0.1", 2381, "/livez", corev1.URISchemeHTTP, 10, 8),
-			ReadinessProbe: httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 0, 3),
+			ReadinessProbe: readinessEvery(2, httpProbe("127.0.0.1", 2381, "/readyz", corev1.URISchemeHTTP, 0, 3)),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "etcd-data", MountPath: "/var/lib/etcd"},
 				{Name: "etcd-certs", MountPath: "/etc/kubernetes/pki/etcd", ReadOnly: true},

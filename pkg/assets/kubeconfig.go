@@ -18,6 +18,18 @@ type kubeconfigSpec struct {
 	Path string
 	User string
 	Orgs []string
+	// Local components (controller-manager, scheduler) run beside
+	// kube-apiserver on every control-plane node and reach it on loopback,
+	// which the temporary apiserver never serves (LoopbackURL).
+	Local bool
+}
+
+// server is the URL a kubeconfig of spec s points at.
+func (r *renderer) server(s kubeconfigSpec) string {
+	if s.Local {
+		return LoopbackURL(r.cfg)
+	}
+	return r.cfg.APIServer.ExternalURL
 }
 
 // Kubeconfigs is what render wrote to auth/, in memory for manifests that
@@ -37,8 +49,8 @@ func (r *renderer) kubeconfigSpecs() []kubeconfigSpec {
 		{Path: AdminKubeconfig, User: AdminUser, Orgs: []string{AdminGroup}},
 		{Path: SuperAdminKubeconfig, User: SuperAdminUser, Orgs: []string{MastersGroup}},
 		{Path: KubeletKubeconfig, User: "system:node:" + r.cfg.Node.Name, Orgs: []string{NodesGroup}},
-		{Path: ControllerManagerKubeconfig, User: ControllerManagerUser},
-		{Path: SchedulerKubeconfig, User: SchedulerUser},
+		{Path: ControllerManagerKubeconfig, User: ControllerManagerUser, Local: true},
+		{Path: SchedulerKubeconfig, User: SchedulerUser, Local: true},
 		{Path: KubeProxyKubeconfig, User: KubeProxyUser},
 	}
 }
@@ -57,7 +69,7 @@ func (r *renderer) ensureKubeconfigs(p *PKI) (*Kubeconfigs, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := r.kubeconfig(caPEM, s.User, &clientcmdapi.AuthInfo{ClientCertificateData: encodeCert(kp.Cert), ClientKeyData: keyPEM})
+		data, err := r.kubeconfig(caPEM, r.server(s), s.User, &clientcmdapi.AuthInfo{ClientCertificateData: encodeCert(kp.Cert), ClientKeyData: keyPEM})
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +89,7 @@ func (r *renderer) ensureKubeconfigs(p *PKI) (*Kubeconfigs, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := r.kubeconfig(caPEM, "kubelet-bootstrap", &clientcmdapi.AuthInfo{Token: token})
+	data, err := r.kubeconfig(caPEM, r.cfg.APIServer.ExternalURL, "kubelet-bootstrap", &clientcmdapi.AuthInfo{Token: token})
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +97,11 @@ func (r *renderer) ensureKubeconfigs(p *PKI) (*Kubeconfigs, error) {
 	return out, r.writeFile(BootstrapKubeletKubeconfig, data, 0o600)
 }
 
-func (r *renderer) kubeconfig(caPEM []byte, user string, auth *clientcmdapi.AuthInfo) ([]byte, error) {
+func (r *renderer) kubeconfig(caPEM []byte, server, user string, auth *clientcmdapi.AuthInfo) ([]byte, error) {
 	name := r.cfg.ClusterName
 	ctx := user + "@" + name
 	c := clientcmdapi.NewConfig()
-	c.Clusters[name] = &clientcmdapi.Cluster{Server: r.cfg.APIServer.ExternalURL, CertificateAuthorityData: caPEM}
+	c.Clusters[name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM}
 	c.AuthInfos[user] = auth
 	c.Contexts[ctx] = &clientcmdapi.Context{Cluster: name, AuthInfo: user}
 	c.CurrentContext = ctx
@@ -137,7 +149,7 @@ func (r *renderer) kubeconfigClientCert(ca *KeyPair, s kubeconfigSpec) (*KeyPair
 		return r.issuer.issue(ca, spec)
 	}
 	cluster := cfg.Clusters[ctx.Cluster]
-	if cluster == nil || cluster.Server != r.cfg.APIServer.ExternalURL || !bytes.Equal(cluster.CertificateAuthorityData, encodeCert(ca.Cert)) {
+	if cluster == nil || cluster.Server != r.server(s) || !bytes.Equal(cluster.CertificateAuthorityData, encodeCert(ca.Cert)) {
 		r.logf("[kubeconfig] Updating %s: server or CA changed", s.Path)
 	} else {
 		r.logf("[kubeconfig] Using existing %s", s.Path)

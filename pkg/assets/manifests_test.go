@@ -133,8 +133,14 @@ func TestKubeconfigs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.path, err)
 		}
-		if cfg.Host != "https://10.250.0.2:6443" {
-			t.Errorf("%s: server %q", tc.path, cfg.Host)
+		// The controller-manager and scheduler run beside kube-apiserver and
+		// reach it on loopback, where the temporary apiserver never listens.
+		want := "https://10.250.0.2:6443"
+		if tc.path == ControllerManagerKubeconfig || tc.path == SchedulerKubeconfig {
+			want = "https://127.0.0.1:6443"
+		}
+		if cfg.Host != want {
+			t.Errorf("%s: server %q, want %q", tc.path, cfg.Host, want)
 		}
 		certs, err := certutil.ParseCertsPEM(cfg.TLSClientConfig.CertData)
 		if err != nil {

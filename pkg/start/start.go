@@ -10,6 +10,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -111,7 +112,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
 		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipEtcdMove},
-		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted kube-apiserver pod", Run: f.placeAPIServer},
+		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
 		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers},
@@ -261,11 +262,28 @@ func (f *flow) placeAPIServer(ctx context.Context) error {
 		return err
 	}
 	f.p.Infof("apiserver", "%s", placed(pod, created, f.cfg.Node.Name))
+	// The controller-manager and scheduler start together with kube-apiserver
+	// when they reach it on loopback, where the temporary apiserver never
+	// answers; with kubeconfigs on the shared address (older asset dirs) they
+	// wait for the hand-over (control-plane phase).
+	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		if ok, why := usesLoopback(ctx, f.cs(), assets.KubeSystem, name); !ok {
+			f.p.Detailf("apiserver", "%s is placed after the hand-over: %s", name, why)
+			continue
+		}
+		pod, created, err := PlaceDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
+		if err != nil {
+			return err
+		}
+		f.p.Infof("apiserver", "%s", placed(pod, created, f.cfg.Node.Name))
+	}
 	return nil
 }
 
 func (f *flow) handOver(ctx context.Context) error {
-	if err := WaitSelfHostedServing(ctx, f.admin, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report); err != nil {
+	loopback := rest.CopyConfig(f.admin)
+	loopback.Host = assets.LoopbackURL(f.cfg)
+	if err := WaitSelfHostedServing(ctx, []*rest.Config{loopback, f.admin}, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -283,7 +301,7 @@ func (f *flow) handOver(ctx context.Context) error {
 
 func (f *flow) placeControllers(ctx context.Context) error {
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		pod, created, err := PlaceDeploymentPod(ctx, f.adminCS, assets.KubeSystem, name, f.cfg.Node.Name)
+		pod, created, err := PlaceDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
 		if err != nil {
 			return err
 		}
@@ -310,6 +328,12 @@ func (f *flow) waitReady(ctx context.Context) error {
 		if err == nil {
 			f.p.Detailf("wait", "%-40s ready at +%s", what, ui.Seconds(time.Since(begin)))
 		}
+		return err
+	}
+	// The persistent etcd member serves (it was promoted), but its mirror
+	// pod's readiness is what `kubectl get pods` shows: wait for that too.
+	etcdPods := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: "etcd"}}
+	if err := step("etcd pod", WaitPodsReady(ctx, f.adminCS, ns, etcdPods, 1, f.remaining(), f.report)); err != nil {
 		return err
 	}
 	for _, lease := range []string{assets.KubeControllerManager, assets.KubeScheduler} {

@@ -3,7 +3,9 @@ package start
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -41,40 +43,58 @@ func waitFor(ctx context.Context, what string, timeout time.Duration, report fun
 // IsTemporary tells the temporary apiserver's /version from kube-apiserver's.
 type IsTemporary func(*version.Info) bool
 
-// WaitSelfHostedServing waits until `need` fresh connections in a row to the
-// shared port reach a kube-apiserver that answers /readyz and an authorized
-// read: "Running" is not "serving".
-// Each probe uses a new connection, so the kernel's SO_REUSEPORT spreading
-// sends some of them past the temporary apiserver.
-func WaitSelfHostedServing(ctx context.Context, cfg *rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
+// WaitSelfHostedServing waits until `need` fresh connections in a row reach
+// a kube-apiserver that answers /readyz and an authorized read: "Running" is
+// not "serving". Each probe goes to the first of cfgs that accepts a
+// connection: kube-apiserver's loopback address, where the temporary
+// apiserver never listens, then the shared address (asset dirs rendered
+// before kube-apiserver bound the wildcard address; there the kernel's
+// SO_REUSEPORT spreading sends some fresh connections past the temporary
+// apiserver).
+func WaitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
 	served := 0
-	return waitFor(ctx, "the self-hosted kube-apiserver to serve on "+cfg.Host, timeout, report, func(ctx context.Context) (bool, string) {
-		hc, err := freshClient(cfg)
-		if err != nil {
-			return false, err.Error()
+	return waitFor(ctx, "the self-hosted kube-apiserver to serve", timeout, report, func(ctx context.Context) (bool, string) {
+		var hc *http.Client
+		var info *version.Info
+		var host string
+		var err error
+		for _, cfg := range cfgs {
+			if hc, err = freshClient(cfg); err != nil {
+				return false, err.Error()
+			}
+			host = cfg.Host
+			if info, err = getVersion(ctx, hc, host); err == nil || !isDialError(err) {
+				break
+			}
+			hc.CloseIdleConnections()
 		}
 		defer hc.CloseIdleConnections()
-		info, err := getVersion(ctx, hc, cfg.Host)
 		if err != nil {
-			return false, "GET /version: " + err.Error()
+			return false, "GET " + host + "/version: " + err.Error()
 		}
 		if isTemp(info) {
 			return false, fmt.Sprintf("%d/%d probes reached kube-apiserver; this one reached the temporary apiserver", served, need)
 		}
-		if err := getOK(ctx, hc, cfg.Host+"/readyz"); err != nil {
+		if err := getOK(ctx, hc, host+"/readyz"); err != nil {
 			served = 0
 			return false, "kube-apiserver /readyz: " + err.Error()
 		}
 		// /readyz can pass before the RBAC caches hold the roles kube-apiserver
 		// itself just created (cluster-admin): clients would see 403 for a
 		// moment. Require an authorized read to succeed, as a client needs it.
-		if err := getOK(ctx, hc, cfg.Host+"/api/v1/namespaces/kube-system"); err != nil {
+		if err := getOK(ctx, hc, host+"/api/v1/namespaces/kube-system"); err != nil {
 			served = 0
 			return false, "kube-apiserver GET kube-system as the admin: " + err.Error()
 		}
 		served++
-		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s", served, need, info.GitVersion)
+		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s on %s", served, need, info.GitVersion, host)
 	})
+}
+
+// isDialError: nothing listens there (as opposed to a server that answered).
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // freshClient returns a client with a transport of its own: client-go shares
@@ -182,6 +202,14 @@ func deploymentReady(ctx context.Context, cs kubernetes.Interface, d *appsv1.Dep
 	ok, state := deploymentAvailable(d)
 	ready, podState := podsReady(ctx, cs, d.Namespace, d.Spec.Selector)
 	return ok && ready >= ptr.Deref(d.Spec.Replicas, 1), state + "; " + podState
+}
+
+// WaitPodsReady waits until at least want pods a selector matches are Ready.
+func WaitPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, want int32, timeout time.Duration, report func(string)) error {
+	return waitFor(ctx, "pods "+metav1.FormatLabelSelector(sel)+" in "+ns, timeout, report, func(ctx context.Context) (bool, string) {
+		ready, state := podsReady(ctx, cs, ns, sel)
+		return ready >= want, state
+	})
 }
 
 // podsReady counts the Ready, non-terminating pods a selector matches.
