@@ -6,9 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -144,42 +141,20 @@ func TestRecoverFromBackup(t *testing.T) {
 		t.Fatalf("recorded %d objects, want 204", len(before))
 	}
 
-	backup := filepath.Join(node.Work, "backup.db")
-	begin := time.Now()
-	out, err := node.Exec(context.Background(), framework.BootstrapBinary(t), "backup", "--asset-dir", assetDir, "--output", backup)
-	if err != nil {
-		t.Fatalf("bootstrap backup: %v\n%s", err, out)
-	}
-	fi, _ := os.Stat(backup)
-	t.Logf("backup: %s, %d bytes in %s\n%s", backup, fi.Size(), time.Since(begin).Round(time.Millisecond), out)
+	backup := node.BackupEtcd(t, assetDir)
 	if _, err := cs.CoreV1().ConfigMaps("recover-0").Create(context.Background(),
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "after-backup"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Permanent loss of the control plane.
-	node.StopKubelet(t)
-	if out, err := exec.Command(framework.Bin("cricleanup"), "-address", node.ContainerdSocket(), "-timeout", "90s").CombinedOutput(); err != nil {
-		t.Fatalf("removing every container: %v\n%s", err, out)
-	}
-	for _, p := range []string{filepath.Join(node.StaticPodPath, "etcd.yaml"), filepath.Join(node.Work, "etcd"), filepath.Join(node.Work, "boot-etcd")} {
-		if err := os.RemoveAll(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	node.StartKubelet(t, assetDir)
+	node.DestroyControlPlane(t, assetDir)
 
-	begin = time.Now()
-	p := node.Start(t, "bootstrap-recover", framework.BootstrapBinary(t), "recover", "--asset-dir", assetDir, "--etcd-backup", backup, "-v", "1")
-	var exitErr error
-	framework.WaitT(t, "bootstrap recover to exit", 10*time.Minute, func(context.Context) (bool, string, error) {
-		done, err := p.Exited()
-		exitErr = err
-		return done, p.Tail(3), nil
-	})
-	t.Logf("bootstrap recover exited (%v) after %s; log:\n%s", exitErr, time.Since(begin).Round(10*time.Millisecond), p.Tail(60))
-	if exitErr != nil {
-		t.Fatalf("bootstrap recover: %v", exitErr)
+	begin := time.Now()
+	took, p, err := node.RunRecover(t, assetDir, backup, 10*time.Minute)
+	t.Logf("bootstrap recover exited (%v) after %s; log:\n%s", err, took.Round(10*time.Millisecond), p.Tail(60))
+	if err != nil {
+		t.Fatalf("bootstrap recover: %v", err)
 	}
 
 	after := snapshotObjects(t, cs, namespaces)

@@ -333,7 +333,7 @@ func (f *flow) waitReady(ctx context.Context) error {
 	// The persistent etcd member serves (it was promoted), but its mirror
 	// pod's readiness is what `kubectl get pods` shows: wait for that too.
 	etcdPods := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: "etcd"}}
-	if err := step("etcd pod", WaitPodsReady(ctx, f.adminCS, ns, etcdPods, 1, f.remaining(), f.report)); err != nil {
+	if err := step("etcd pod", WaitExistingPodsReady(ctx, f.adminCS, ns, etcdPods, f.remaining(), f.report)); err != nil {
 		return err
 	}
 	for _, lease := range []string{assets.KubeControllerManager, assets.KubeScheduler} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -174,7 +175,7 @@ func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, na
 			return false, err.Error()
 		}
 		s := ds.Status
-		ready, podState := podsReady(ctx, cs, ns, ds.Spec.Selector)
+		ready, _, podState := podsReady(ctx, cs, ns, ds.Spec.Selector)
 		state := fmt.Sprintf("%d desired, %d up to date, %d available (generation %d observed %d); %s",
 			s.DesiredNumberScheduled, s.UpdatedNumberScheduled, s.NumberAvailable, ds.Generation, s.ObservedGeneration, podState)
 		return s.ObservedGeneration >= ds.Generation && s.DesiredNumberScheduled > 0 &&
@@ -200,29 +201,31 @@ func WaitDeploymentAvailable(ctx context.Context, cs kubernetes.Interface, ns, n
 // statuses are fresher.
 func deploymentReady(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment) (bool, string) {
 	ok, state := deploymentAvailable(d)
-	ready, podState := podsReady(ctx, cs, d.Namespace, d.Spec.Selector)
+	ready, _, podState := podsReady(ctx, cs, d.Namespace, d.Spec.Selector)
 	return ok && ready >= ptr.Deref(d.Spec.Replicas, 1), state + "; " + podState
 }
 
-// WaitPodsReady waits until at least want pods a selector matches are Ready.
-func WaitPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, want int32, timeout time.Duration, report func(string)) error {
+// WaitExistingPodsReady waits until every non-terminating pod a selector
+// matches is Ready; none at all counts as done. (A static pod's mirror pod
+// can take the kubelet a sync period, up to a minute, to re-create after a
+// recovery; the component itself was checked directly.)
+func WaitExistingPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "pods "+metav1.FormatLabelSelector(sel)+" in "+ns, timeout, report, func(ctx context.Context) (bool, string) {
-		ready, state := podsReady(ctx, cs, ns, sel)
-		return ready >= want, state
+		ready, total, state := podsReady(ctx, cs, ns, sel)
+		return ready == total && !strings.HasPrefix(state, "error: "), state
 	})
 }
 
-// podsReady counts the Ready, non-terminating pods a selector matches.
-func podsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector) (int32, string) {
+// podsReady counts the Ready and all non-terminating pods a selector matches.
+func podsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector) (ready, total int32, state string) {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil {
-		return 0, err.Error()
+		return 0, 0, "error: " + err.Error()
 	}
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: s.String()})
 	if err != nil {
-		return 0, err.Error()
+		return 0, 0, "error: " + err.Error()
 	}
-	var ready, total int32
 	for i := range pods.Items {
 		if pods.Items[i].DeletionTimestamp != nil {
 			continue
@@ -232,7 +235,7 @@ func podsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *met
 			ready++
 		}
 	}
-	return ready, fmt.Sprintf("%d/%d pods ready", ready, total)
+	return ready, total, fmt.Sprintf("%d/%d pods ready", ready, total)
 }
 
 func deploymentAvailable(d *appsv1.Deployment) (bool, string) {
