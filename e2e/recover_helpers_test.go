@@ -222,6 +222,7 @@ func waitAPIGone(t *testing.T, cs kubernetes.Interface) {
 // and no container restarts while we watch for 30 s.
 func assertSelfHostedAndSettled(t *testing.T, cs kubernetes.Interface) {
 	t.Helper()
+	waitKubeSystemReady(t, cs)
 	v, err := cs.Discovery().ServerVersion()
 	if err != nil || tempcontrolplane.IsTemporary(v) || v.GitVersion != "v1.37.2" {
 		t.Errorf("/version after recover: %+v, %v; want kube-apiserver v1.37.2", v, err)
@@ -253,6 +254,28 @@ func assertSelfHostedAndSettled(t *testing.T, cs kubernetes.Interface) {
 			t.Errorf("container %s restarted %d time(s) in 30 s after recover", k, n-first[k])
 		}
 	}
+}
+
+// waitKubeSystemReady waits until every kube-system pod is Ready, with the
+// add-ons (kube-proxy, CoreDNS) and second replicas that start (with its
+// default --wait=control-plane) does not wait for.
+func waitKubeSystemReady(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	framework.WaitT(t, "every kube-system pod Ready", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
+		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		var notReady []string
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			coreDNSMissing := p.Labels["k8s-app"] == "kube-dns" && !framework.HasImage("registry.k8s.io/coredns/coredns:v1.15.0")
+			if p.DeletionTimestamp == nil && !coreDNSMissing && !podIsReady(p) {
+				notReady = append(notReady, p.Name)
+			}
+		}
+		return len(notReady) == 0 && len(pods.Items) > 0, fmt.Sprintf("not Ready: %v", notReady), nil
+	})
 }
 
 func podIsReady(p *corev1.Pod) bool {

@@ -55,6 +55,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 	// the kube-apiserver pod (there must be none) would fail some of them.
 	time.Sleep(20 * time.Second)
 	poller.Finish(t)
+	waitKubeSystemReady(t, cs)
 
 	ctx := context.Background()
 	v, err := cs.Discovery().ServerVersion()

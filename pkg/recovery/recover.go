@@ -31,6 +31,7 @@ type RecoverOptions struct {
 	// by default only what the restored state lacks is created.
 	ReapplyAssets         bool
 	Timeout               time.Duration
+	Wait                  string // start.WaitControlPlane or start.WaitAll
 	IgnorePreflightErrors []string
 }
 
@@ -74,6 +75,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		IgnorePreflightErrors: o.IgnorePreflightErrors,
 		CreateMissingOnly:     !o.ReapplyAssets,
 		KubeletRequired:       true,
+		Wait:                  o.Wait,
 	}
 	// Check the source before anything else: a corrupt snapshot or another
 	// cluster's data must fail before the node is touched.

@@ -118,6 +118,14 @@ func (f *flow) diagnose() string {
 	return Diagnose(ctx, f.cs(), assets.KubeSystem)
 }
 
+// addonsNote says what start did not wait for (--wait=control-plane).
+func (f *flow) addonsNote() string {
+	if f.o.Wait == WaitAll {
+		return ""
+	}
+	return "\nkube-proxy, CoreDNS and the second controller-manager and scheduler replicas are\nstarting (start --wait=all waits for them too)."
+}
+
 func (f *flow) nextSteps() {
 	dir := f.o.AssetDir
 	if f.o.Restore != nil || f.external() {
@@ -126,17 +134,17 @@ func (f *flow) nextSteps() {
 			what = "The cluster is back at the saved state: changes made after it was saved are lost;\nre-apply them (objects deleted after it are back: delete them again)."
 		}
 		f.p.Linef(`
-The control plane is recovered. %[3]s
+The control plane is recovered. %[3]s%[4]s
 
   export KUBECONFIG=%[1]s/%[2]s
   kubectl get nodes
   kubectl get pods -A    # controllers re-create the pods of lost nodes
 
-Take a fresh backup now: bootstrap backup --asset-dir %[1]s --output FILE.`, dir, assets.AdminKubeconfig, what)
+Take a fresh backup now: bootstrap backup --asset-dir %[1]s --output FILE.`, dir, assets.AdminKubeconfig, what, f.addonsNote())
 		return
 	}
 	f.p.Linef(`
-Your self-hosted Kubernetes control plane is up.
+Your self-hosted Kubernetes control plane is up.%[7]s
 
   export KUBECONFIG=%[1]s/%[2]s
   kubectl get nodes
@@ -149,5 +157,5 @@ Join more nodes: start their kubelet with --bootstrap-kubeconfig=%[1]s/%[5]s
 (the token is valid for 24 h after render). Upgrade later with
   kubectl apply -f %[1]s/%[6]s/
 Take etcd backups with bootstrap backup --asset-dir %[1]s --output FILE.`,
-		dir, assets.AdminKubeconfig, assets.AdminGroup, assets.SuperAdminKubeconfig, assets.BootstrapKubeletKubeconfig, assets.ManifestsDir)
+		dir, assets.AdminKubeconfig, assets.AdminGroup, assets.SuperAdminKubeconfig, assets.BootstrapKubeletKubeconfig, assets.ManifestsDir, f.addonsNote())
 }

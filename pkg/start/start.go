@@ -43,7 +43,18 @@ type Options struct {
 	// error rather than a warning (recover: nothing may be restored for a
 	// node that cannot run the pods).
 	KubeletRequired bool
+	// Wait is what start waits for before it exits: WaitControlPlane (etcd,
+	// kube-apiserver, a controller-manager and a scheduler holding their
+	// leases, as kubeadm init) or WaitAll (also every replica, the
+	// kube-apiserver DaemonSet's own status, kube-proxy and CoreDNS).
+	Wait string
 }
+
+// What start waits for (Options.Wait, --wait).
+const (
+	WaitControlPlane = "control-plane"
+	WaitAll          = "all"
+)
 
 // flow is the state the phases of one `start` share.
 type flow struct {
@@ -67,6 +78,13 @@ type flow struct {
 func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Minute
+	}
+	switch o.Wait {
+	case "":
+		o.Wait = WaitControlPlane
+	case WaitControlPlane, WaitAll:
+	default:
+		return exit.WithCode(exit.InvalidConfig, fmt.Errorf("--wait=%q: want %s (etcd, kube-apiserver, controller-manager, scheduler) or %s (also kube-proxy, CoreDNS and every replica)", o.Wait, WaitControlPlane, WaitAll))
 	}
 	// A missing or partial asset dir is a preflight failure, said before
 	// anything reads it: render first.
@@ -336,10 +354,17 @@ func (f *flow) waitReady(ctx context.Context) error {
 	if err := step("etcd pod", WaitExistingPodsReady(ctx, f.adminCS, ns, etcdPods, f.remaining(), f.report)); err != nil {
 		return err
 	}
-	for _, lease := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := step("lease "+lease, WaitLeaseHeld(ctx, f.adminCS, ns, lease, f.remaining(), f.report)); err != nil {
+	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		if err := step("lease "+name, WaitLeaseHeld(ctx, f.adminCS, ns, name, f.remaining(), f.report)); err != nil {
 			return err
 		}
+		sel := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: name}}
+		if err := step("a Ready "+name+" pod", WaitPodsReady(ctx, f.adminCS, ns, sel, 1, f.remaining(), f.report)); err != nil {
+			return err
+		}
+	}
+	if f.o.Wait != WaitAll {
+		return nil
 	}
 	for _, ds := range []string{assets.KubeAPIServer, assets.KubeProxy} {
 		if err := step("DaemonSet "+ds, WaitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report)); err != nil {

@@ -205,6 +205,14 @@ func deploymentReady(ctx context.Context, cs kubernetes.Interface, d *appsv1.Dep
 	return ok && ready >= ptr.Deref(d.Spec.Replicas, 1), state + "; " + podState
 }
 
+// WaitPodsReady waits until at least want pods a selector matches are Ready.
+func WaitPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, want int32, timeout time.Duration, report func(string)) error {
+	return waitFor(ctx, "pods "+metav1.FormatLabelSelector(sel)+" in "+ns, timeout, report, func(ctx context.Context) (bool, string) {
+		ready, _, state := podsReady(ctx, cs, ns, sel)
+		return ready >= want, state
+	})
+}
+
 // WaitExistingPodsReady waits until every non-terminating pod a selector
 // matches is Ready; none at all counts as done. (A static pod's mirror pod
 // can take the kubelet a sync period, up to a minute, to re-create after a

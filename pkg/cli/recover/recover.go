@@ -8,6 +8,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	"github.com/bootstrap-k8s/bootstrap/pkg/recovery"
+	"github.com/bootstrap-k8s/bootstrap/pkg/start"
 )
 
 // NewCommand returns `bootstrap recover`.
@@ -62,6 +63,7 @@ docs/disaster-recovery.md says which command fits which failure.`,
 	f.BoolVar(&o.Force, "force", false, "move existing etcd data dirs aside (renamed, never deleted) instead of refusing")
 	f.BoolVar(&o.ReapplyAssets, "reapply-assets", false, "apply every manifest of the asset dir over the restored state")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
+	f.StringVar(&o.Wait, "wait", start.WaitControlPlane, "exit once this is ready: control-plane or all (also kube-proxy, CoreDNS and every replica)")
 	f.StringSliceVar(&o.IgnorePreflightErrors, "ignore-preflight-errors", nil, "preflight checks to turn into warnings, by name or all")
 	return cmd
 }
