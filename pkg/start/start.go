@@ -71,6 +71,9 @@ type flow struct {
 	// resumed: a self-hosted kube-apiserver of this cluster already serves
 	// (an earlier run got past the hand-over); only what is missing is done.
 	resumed bool
+	// placedEarly: the controller-manager and scheduler pods were placed (or
+	// found) together with kube-apiserver, before the hand-over.
+	placedEarly bool
 }
 
 // Run brings up the self-hosted control plane described by the asset dir.
@@ -133,7 +136,13 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
 		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember, Skip: f.skipWithoutTemp},
-		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers},
+		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
+			Skip: func(context.Context) (string, error) {
+				if f.placedEarly {
+					return "placed together with kube-apiserver", nil
+				}
+				return "", nil
+			}},
 		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
 	)
 	if err != nil {
@@ -284,6 +293,7 @@ func (f *flow) placeAPIServer(ctx context.Context) error {
 	// when they reach it on loopback, where the temporary apiserver never
 	// answers; with kubeconfigs on the shared address (older asset dirs) they
 	// wait for the hand-over (control-plane phase).
+	early := 0
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
 		if ok, why := usesLoopback(ctx, f.cs(), assets.KubeSystem, name); !ok {
 			f.p.Detailf("apiserver", "%s is placed after the hand-over: %s", name, why)
@@ -294,7 +304,9 @@ func (f *flow) placeAPIServer(ctx context.Context) error {
 			return err
 		}
 		f.p.Infof("apiserver", "%s", placed(pod, created, f.cfg.Node.Name))
+		early++
 	}
+	f.placedEarly = early == 2
 	return nil
 }
 
