@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -217,9 +216,9 @@ func waitAPIGone(t *testing.T, cs kubernetes.Interface) {
 	})
 }
 
-// assertSelfHostedAndSettled: the API is served by the self-hosted
-// kube-apiserver (not the temporary one), every kube-system pod is Ready,
-// and no container restarts while we watch for 30 s.
+// assertSelfHostedAndSettled: every kube-system pod becomes Ready, the API
+// is served by the self-hosted kube-apiserver (not the temporary one), and
+// no container crash-loops or restarts while we watch for 30 s.
 func assertSelfHostedAndSettled(t *testing.T, cs kubernetes.Interface) {
 	t.Helper()
 	waitKubeSystemReady(t, cs)
@@ -239,10 +238,6 @@ func assertSelfHostedAndSettled(t *testing.T, cs kubernetes.Interface) {
 				if w := c.State.Waiting; w != nil && w.Reason == "CrashLoopBackOff" {
 					t.Errorf("%s/%s is crash-looping: %s", p.Name, c.Name, framework.PodSummary(&p))
 				}
-			}
-			coreDNSMissing := p.Labels["k8s-app"] == "kube-dns" && !framework.HasImage("registry.k8s.io/coredns/coredns:v1.15.0")
-			if p.DeletionTimestamp == nil && !coreDNSMissing && !podIsReady(&p) {
-				t.Errorf("kube-system pod %s not Ready: %s", p.Name, framework.PodSummary(&p))
 			}
 		}
 		return out
@@ -270,19 +265,10 @@ func waitKubeSystemReady(t *testing.T, cs kubernetes.Interface) {
 		for i := range pods.Items {
 			p := &pods.Items[i]
 			coreDNSMissing := p.Labels["k8s-app"] == "kube-dns" && !framework.HasImage("registry.k8s.io/coredns/coredns:v1.15.0")
-			if p.DeletionTimestamp == nil && !coreDNSMissing && !podIsReady(p) {
+			if p.DeletionTimestamp == nil && !coreDNSMissing && !ready(p) {
 				notReady = append(notReady, p.Name)
 			}
 		}
 		return len(notReady) == 0 && len(pods.Items) > 0, fmt.Sprintf("not Ready: %v", notReady), nil
 	})
-}
-
-func podIsReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -115,11 +115,7 @@ func TestRecoverAfterBadApply(t *testing.T) {
 	// and runs the etcd static pod, but knows no apiserver to learn the
 	// self-hosted pods from. `bootstrap recover` on the running etcd.
 	before = allDurableObjects(t, kubeconfig)
-	node.StopKubelet(t)
-	if out, err := exec.Command(framework.Bin("cricleanup"), "-address", node.ContainerdSocket(), "-timeout", "90s").CombinedOutput(); err != nil {
-		t.Fatalf("removing every container: %v\n%s", err, out)
-	}
-	node.StartKubelet(t, assetDir)
+	node.Reboot(t, assetDir, nil)
 	framework.WaitT(t, "etcd back from its static pod", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
 		ss, _ := node.Exec(ctx, "ss", "-Hltn", "( sport = :2379 )")
 		return strings.TrimSpace(ss) != "", "not listening yet", nil

@@ -38,14 +38,26 @@ func (n *Node) BackupEtcd(t testing.TB, assetDir string) string {
 // again, as on a node that came back with an empty etcd disk.
 func (n *Node) DestroyControlPlane(t testing.TB, assetDir string) {
 	t.Helper()
+	n.Reboot(t, assetDir, func() {
+		for _, p := range []string{filepath.Join(n.StaticPodPath, "etcd.yaml"), filepath.Join(n.Work, "etcd"), filepath.Join(n.Work, "boot-etcd")} {
+			if err := os.RemoveAll(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// Reboot simulates a reboot of the node: the kubelet stops, every container
+// is removed, whileDown runs (nil: nothing else is lost), and the kubelet
+// starts again with only its static pods to run until an apiserver answers.
+func (n *Node) Reboot(t testing.TB, assetDir string, whileDown func()) {
+	t.Helper()
 	n.StopKubelet(t)
 	if out, err := exec.Command(Bin("cricleanup"), "-address", n.ContainerdSocket(), "-timeout", "90s").CombinedOutput(); err != nil {
 		t.Fatalf("removing every container: %v\n%s", err, out)
 	}
-	for _, p := range []string{filepath.Join(n.StaticPodPath, "etcd.yaml"), filepath.Join(n.Work, "etcd"), filepath.Join(n.Work, "boot-etcd")} {
-		if err := os.RemoveAll(p); err != nil {
-			t.Fatal(err)
-		}
+	if whileDown != nil {
+		whileDown()
 	}
 	n.StartKubelet(t, assetDir)
 }

@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/scheme"
 	certutil "k8s.io/client-go/util/cert"
 
@@ -69,44 +70,33 @@ func CheckClusterIdentity(assetDir string, read stateReader) error {
 
 // savedClusterCA finds the cluster CA certificate in the saved state.
 func savedClusterCA(read stateReader) ([]byte, string, error) {
-	if raw, err := read(apiServerSecretKey); err != nil {
+	raw, err := read(apiServerSecretKey)
+	if err != nil {
 		return nil, "", err
-	} else if raw != nil {
-		var s corev1.Secret
-		if decode(raw, &s) == nil && len(s.Data["ca.crt"]) > 0 {
-			return s.Data["ca.crt"], "Secret " + assets.KubeSystem + "/" + assets.KubeAPIServer, nil
-		}
 	}
-	if raw, err := read(rootCAConfigMapKey); err != nil {
+	if s, ok := decode(raw).(*corev1.Secret); ok && len(s.Data["ca.crt"]) > 0 {
+		return s.Data["ca.crt"], "Secret " + assets.KubeSystem + "/" + assets.KubeAPIServer, nil
+	}
+	if raw, err = read(rootCAConfigMapKey); err != nil {
 		return nil, "", err
-	} else if raw != nil {
-		var cm corev1.ConfigMap
-		if decode(raw, &cm) == nil && cm.Data["ca.crt"] != "" {
-			return []byte(cm.Data["ca.crt"]), "ConfigMap " + assets.KubeSystem + "/kube-root-ca.crt", nil
-		}
+	}
+	if cm, ok := decode(raw).(*corev1.ConfigMap); ok && cm.Data["ca.crt"] != "" {
+		return []byte(cm.Data["ca.crt"]), "ConfigMap " + assets.KubeSystem + "/kube-root-ca.crt", nil
 	}
 	return nil, "", nil
 }
 
-// decode reads an object as kube-apiserver stores it (protobuf, or JSON).
-func decode(raw []byte, into interface{ Reset() }) error {
+// decode reads an object as kube-apiserver stores it (protobuf, or JSON);
+// nil when absent or unreadable (e.g. encrypted at rest).
+func decode(raw []byte) runtime.Object {
+	if raw == nil {
+		return nil
+	}
 	obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(raw, nil, nil)
 	if err != nil {
-		return err
+		return nil
 	}
-	switch out := into.(type) {
-	case *corev1.Secret:
-		if s, ok := obj.(*corev1.Secret); ok {
-			*out = *s
-			return nil
-		}
-	case *corev1.ConfigMap:
-		if cm, ok := obj.(*corev1.ConfigMap); ok {
-			*out = *cm
-			return nil
-		}
-	}
-	return fmt.Errorf("unexpected %T", obj)
+	return obj
 }
 
 func firstCert(pemBytes []byte) (*x509.Certificate, error) {

@@ -3,9 +3,7 @@ package recovery
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -110,27 +108,10 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 			return err
 		}
 	}
-	if err := CheckClusterIdentity(o.AssetDir, read); err != nil {
-		if !ignored(o.IgnorePreflightErrors, ClusterIdentityCheck) {
-			return exit.WithCode(exit.Preflight, fmt.Errorf("%w (to go ahead anyway: --ignore-preflight-errors=%s)", err, ClusterIdentityCheck))
-		}
-		p.Infof("recover", "IGNORED %s: %v", ClusterIdentityCheck, err)
-	} else {
-		p.Infof("recover", "The saved state was made with this asset dir's cluster CA")
-	}
+	// Part of start's preflight, so that it is reported and ignored like
+	// every other check, before anything is restored.
+	so.ExtraChecks = []start.Check{{Name: ClusterIdentityCheck, Run: func(context.Context) error {
+		return CheckClusterIdentity(o.AssetDir, read)
+	}}}
 	return start.Run(ctx, so, p)
-}
-
-// localEtcdEndpoint is where the asset dir's persistent member serves clients.
-func localEtcdEndpoint(cfg *v1alpha1.BootstrapConfiguration) string {
-	return "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
-}
-
-func ignored(list []string, name string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, name) || strings.EqualFold(v, "all") {
-			return true
-		}
-	}
-	return false
 }

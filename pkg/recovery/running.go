@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,4 +73,9 @@ func checkRunningEtcd(ctx context.Context, assetDir string, endpoints []string, 
 		return nil, fmt.Errorf("etcd answers but cannot serve a quorum read (%w): with members lost for good, restore from a backup or a data dir instead", err)
 	}
 	return cli, nil
+}
+
+// localEtcdEndpoint is where the asset dir's persistent member serves clients.
+func localEtcdEndpoint(cfg *v1alpha1.BootstrapConfiguration) string {
+	return "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
 }

@@ -39,6 +39,9 @@ type Options struct {
 	// temporary apiserver stores into it, and there is no boot member and no
 	// etcd move.
 	EtcdEndpoints []string
+	// ExtraChecks run with start's preflight checks (recover: that the saved
+	// state belongs to this cluster), reported and ignorable the same way.
+	ExtraChecks []Check
 	// KubeletRequired makes a kubelet that does not answer a preflight
 	// error rather than a warning (recover: nothing may be restored for a
 	// node that cannot run the pods).
@@ -199,7 +202,7 @@ func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
 func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
-	checks := PreflightChecks(f.o.AssetDir, f.cfg)
+	checks := append(PreflightChecks(f.o.AssetDir, f.cfg), f.o.ExtraChecks...)
 	if f.o.KubeletRequired {
 		for i := range checks {
 			if checks[i].Name == "Kubelet" {
@@ -293,21 +296,14 @@ func (f *flow) placeAPIServer(ctx context.Context) error {
 	// when they reach it on loopback, where the temporary apiserver never
 	// answers; with kubeconfigs on the shared address (older asset dirs) they
 	// wait for the hand-over (control-plane phase).
-	early := 0
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
 		if ok, why := usesLoopback(ctx, f.cs(), assets.KubeSystem, name); !ok {
 			f.p.Detailf("apiserver", "%s is placed after the hand-over: %s", name, why)
-			continue
+			return nil
 		}
-		pod, created, err := PlaceDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
-		if err != nil {
-			return err
-		}
-		f.p.Infof("apiserver", "%s", placed(pod, created, f.cfg.Node.Name))
-		early++
 	}
-	f.placedEarly = early == 2
-	return nil
+	f.placedEarly = true
+	return f.placeDeployments(ctx, "apiserver")
 }
 
 func (f *flow) handOver(ctx context.Context) error {
@@ -330,12 +326,18 @@ func (f *flow) handOver(ctx context.Context) error {
 }
 
 func (f *flow) placeControllers(ctx context.Context) error {
+	return f.placeDeployments(ctx, "control-plane")
+}
+
+// placeDeployments places a controller-manager and a scheduler pod on the
+// node, through whichever apiserver serves.
+func (f *flow) placeDeployments(ctx context.Context, phase string) error {
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
 		pod, created, err := PlaceDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
 		if err != nil {
 			return err
 		}
-		f.p.Infof("control-plane", "%s", placed(pod, created, f.cfg.Node.Name))
+		f.p.Infof(phase, "%s", placed(pod, created, f.cfg.Node.Name))
 	}
 	return nil
 }
