@@ -60,8 +60,45 @@ func run(ctx context.Context, address string, list bool) error {
 		}
 		return nil
 	}
+	// A container the kubelet was creating when it stopped can start after
+	// the listing: sweep again until a listing comes back empty (or the
+	// deadline), so that the node is really empty.
 	var errs []error
-	for _, c := range ctrs.Containers {
+	removedCtrs, removedSbs := 0, 0
+	for {
+		errs = removeAll(ctx, rt, ctrs.Containers, sbs.Items)
+		removedCtrs += len(ctrs.Containers)
+		removedSbs += len(sbs.Items)
+		if sbs, err = rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{}); err != nil {
+			return fmt.Errorf("list pod sandboxes: %w", err)
+		}
+		if ctrs, err = rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{}); err != nil {
+			return fmt.Errorf("list containers: %w", err)
+		}
+		if len(sbs.Items) == 0 && len(ctrs.Containers) == 0 {
+			errs = nil // whatever failed on the way is gone now
+			break
+		}
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("%d containers and %d pod sandboxes left at the deadline", len(ctrs.Containers), len(sbs.Items)))
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	fmt.Printf("cricleanup: removed %d containers, %d pod sandboxes, %d errors\n", removedCtrs, removedSbs, len(errs))
+	if len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintln(os.Stderr, " ", e)
+		}
+		return fmt.Errorf("%d errors", len(errs))
+	}
+	return nil
+}
+
+// removeAll stops and removes the containers, then the pod sandboxes.
+func removeAll(ctx context.Context, rt runtimeapi.RuntimeServiceClient, ctrs []*runtimeapi.Container, sbs []*runtimeapi.PodSandbox) []error {
+	var errs []error
+	for _, c := range ctrs {
 		if _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.Id, Timeout: 5}); err != nil {
 			errs = append(errs, fmt.Errorf("stop container %s: %w", c.Metadata.Name, err))
 		}
@@ -69,7 +106,7 @@ func run(ctx context.Context, address string, list bool) error {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", c.Metadata.Name, err))
 		}
 	}
-	for _, s := range sbs.Items {
+	for _, s := range sbs {
 		name := s.Metadata.Namespace + "/" + s.Metadata.Name
 		if _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: s.Id}); err != nil {
 			errs = append(errs, fmt.Errorf("stop sandbox %s: %w", name, err))
@@ -78,12 +115,5 @@ func run(ctx context.Context, address string, list bool) error {
 			errs = append(errs, fmt.Errorf("remove sandbox %s: %w", name, err))
 		}
 	}
-	fmt.Printf("cricleanup: removed %d containers, %d pod sandboxes, %d errors\n", len(ctrs.Containers), len(sbs.Items), len(errs))
-	if len(errs) > 0 {
-		for _, e := range errs {
-			fmt.Fprintln(os.Stderr, " ", e)
-		}
-		return fmt.Errorf("%d errors", len(errs))
-	}
-	return nil
+	return errs
 }
