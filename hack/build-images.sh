@@ -5,7 +5,8 @@
 # writes by default, plus the etcd name kubeadm v1.37.2 wants):
 #   KUBE_APISERVER_IMAGE KUBE_CONTROLLER_MANAGER_IMAGE KUBE_SCHEDULER_IMAGE
 #   KUBE_PROXY_IMAGE ETCD_IMAGE ETCD_EXTRA_TAGS (space-separated) COREDNS_IMAGE PAUSE_IMAGE
-#   EXTRA_IMAGES (space-separated ref=binary, e.g. the product binary)
+#   EXTRA_IMAGES (space-separated ref=binary)
+#   BOOTSTRAP_IMAGE (bootstrap's own image, built from ./cmd/bootstrap)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -23,6 +24,10 @@ args=(
 )
 for t in ${ETCD_EXTRA_TAGS:-${REPO}/etcd:3.7.0-0}; do args+=(-etcd-extra-tag "${t}"); done
 for e in ${EXTRA_IMAGES:-}; do args+=(-extra "${e}"); done
+# bootstrap's own image: the node agents (the control-plane guard) run the
+# binary under test, so it is built here, into the same place e2e-setup uses.
+(cd "${REPO_ROOT}" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -trimpath -o "${BIN_DIR}/bootstrap" ./cmd/bootstrap)
+args+=(-extra "${BOOTSTRAP_IMAGE:-localhost/bootstrap/bootstrap:v0.1.0}=${BIN_DIR}/bootstrap")
 
 [[ -x "${BIN_DIR}/imgtool" ]] || "${HACK_DIR}/build-binaries.sh" tools
 start=${SECONDS}

@@ -36,6 +36,10 @@ const (
 	CoreDNSVersion = "v1.15.0"
 	PauseVersion   = "3.10.2"
 	FlannelImage   = "docker.io/flannel/flannel:v0.27.0"
+	// BootstrapImage is where bootstrap's own image is expected by default:
+	// hack/build-images.sh builds it from the binary under this name; a
+	// production cluster sets images.bootstrap to where it publishes it.
+	BootstrapImage = "localhost/bootstrap/bootstrap:v0.1.0"
 )
 
 // SetDefaults fills every field left empty. It never overwrites a set field.
@@ -96,6 +100,7 @@ func SetDefaults(c *BootstrapConfiguration) {
 	def(&ov.Etcd, repo+"/etcd:"+EtcdVersion+"-0")
 	def(&ov.CoreDNS, repo+"/coredns/coredns:"+CoreDNSVersion)
 	def(&ov.Pause, repo+"/pause:"+PauseVersion)
+	def(&ov.Bootstrap, BootstrapImage)
 	if c.Networking.CNI == CNIFlannel {
 		def(&ov.Flannel, FlannelImage)
 	}

@@ -52,6 +52,10 @@ type ImageOverrides struct {
 	CoreDNS               string `json:"coreDNS,omitempty"`
 	Pause                 string `json:"pause,omitempty"`
 	Flannel               string `json:"flannel,omitempty"`
+	// Bootstrap is the image of bootstrap itself, which runs the node agents
+	// (the control-plane guard static pod). It must carry the same bootstrap
+	// version as the binary that renders.
+	Bootstrap string `json:"bootstrap,omitempty"`
 }
 
 // APIServer configures the self-hosted kube-apiserver (and the temporary one,
