@@ -56,7 +56,9 @@ func (r *renderer) flannel() ([]runtime.Object, error) {
 		HostNetwork:        true,
 		PriorityClassName:  "system-node-critical",
 		ServiceAccountName: "flannel",
-		Tolerations:        []corev1.Toleration{{Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+		// Every taint, as kube-proxy: a node without its CNI breaks the pods
+		// that do tolerate the taint (docs/design.md, "Taints").
+		Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		InitContainers: []corev1.Container{{
 			Name: "install-cni", Image: image,
 			Command:      []string{"cp", "-f", "/etc/kube-flannel/cni-conf.json", "/etc/cni/net.d/10-flannel.conflist"},

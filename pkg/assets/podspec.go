@@ -85,16 +85,14 @@ func httpProbe(host string, port int32, path string, scheme corev1.URIScheme, in
 	}
 }
 
-// controlPlaneTolerations let a pod run on tainted control-plane nodes and
-// stay through node trouble: it is what would fix the trouble.
+// controlPlaneTolerations tolerate every taint (docs/design.md, "Taints"):
+// kube-apiserver, controller-manager and scheduler are what would remove a
+// taint, so a taint that evicted them could never be removed. A NoExecute
+// taint on the only node (one `kubectl taint`) took the cluster down for good
+// before; kubeadm's static pods are immune in the same way. The nodeSelector,
+// not a taint, keeps them on control-plane nodes.
 func controlPlaneTolerations() []corev1.Toleration {
-	return []corev1.Toleration{
-		{Key: ControlPlaneNodeLabel, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-		{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-		{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
-		{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute},
-		{Key: "node.cloudprovider.kubernetes.io/uninitialized", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule},
-	}
+	return []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 }
 
 func hostPathVolume(name, path string, typ corev1.HostPathType) corev1.Volume {
