@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -44,7 +43,7 @@ func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, n
 	if err != nil {
 		return nil, false, fmt.Errorf("reading DaemonSet %s/%s: %w", ns, name, err)
 	}
-	if p, err := podOnNode(ctx, cs, ns, ds.Spec.Template.Labels, node); err != nil || p != nil {
+	if p, err := claimPod(ctx, cs, ns, ds.Spec.Template.Labels, node, ownedBy(ds.UID)); err != nil || p != nil {
 		return p, false, err
 	}
 	owner := metav1.OwnerReference{APIVersion: "apps/v1", Kind: "DaemonSet", Name: ds.Name, UID: ds.UID,
@@ -61,7 +60,7 @@ func PlaceDeploymentPod(ctx context.Context, cs kubernetes.Interface, ns, name, 
 	if err != nil {
 		return nil, false, fmt.Errorf("reading Deployment %s/%s: %w", ns, name, err)
 	}
-	if p, err := podOnNode(ctx, cs, ns, d.Spec.Template.Labels, node); err != nil || p != nil {
+	if p, err := claimPod(ctx, cs, ns, d.Spec.Template.Labels, node, replicaSetOf(ctx, cs, d)); err != nil || p != nil {
 		return p, false, err
 	}
 	hash := templateHash(d.Spec.Template)
@@ -132,23 +131,6 @@ func createPod(ctx context.Context, cs kubernetes.Interface, ns, generateName st
 		return nil, fmt.Errorf("creating the first %s pod on %s: %w", generateName[:len(generateName)-1], node, err)
 	}
 	return created, nil
-}
-
-// podOnNode returns a non-terminating pod with labels on node, if any.
-func podOnNode(ctx context.Context, cs kubernetes.Interface, ns string, lbls map[string]string, node string) (*corev1.Pod, error) {
-	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{
-		LabelSelector: labels.SelectorFromSet(lbls).String(),
-		FieldSelector: "spec.nodeName=" + node,
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i := range pods.Items {
-		if pods.Items[i].DeletionTimestamp == nil {
-			return &pods.Items[i], nil
-		}
-	}
-	return nil, nil
 }
 
 // templateHash names the ReplicaSet bootstrap creates; any stable value

@@ -362,6 +362,12 @@ func (f *flow) waitReady(ctx context.Context) error {
 		}
 		return err
 	}
+	// A kube-apiserver pod of the current DaemonSet, bound here, Ready and
+	// not terminating: after a resume the apiserver that answered may be
+	// one that is on its way out (its DaemonSet deleted and re-created).
+	if err := step("a live kube-apiserver pod", f.waitAPIServerPod(ctx)); err != nil {
+		return err
+	}
 	// The persistent etcd member serves (it was promoted), but its mirror
 	// pod's readiness is what `kubectl get pods` shows: wait for that too.
 	etcdPods := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: "etcd"}}
@@ -391,4 +397,15 @@ func (f *flow) waitReady(ctx context.Context) error {
 		}
 	}
 	return step("Deployment "+assets.CoreDNS, f.waitCoreDNS(ctx))
+}
+
+func (f *flow) waitAPIServerPod(ctx context.Context) error {
+	ns, node := assets.KubeSystem, f.cfg.Node.Name
+	return waitFor(ctx, "a live, Ready kube-apiserver pod on "+node, f.remaining(), f.report, func(ctx context.Context) (bool, string) {
+		ds, err := f.adminCS.AppsV1().DaemonSets(ns).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
+		if err != nil {
+			return false, err.Error()
+		}
+		return liveReadyPodOnNode(ctx, f.adminCS, ns, ds.Spec.Template.Labels, node, ownedBy(ds.UID))
+	})
 }
