@@ -7,6 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 )
 
 // File is one rendered file: an asset path and its content.
@@ -121,14 +123,19 @@ func prune(v any) any {
 var prunableEmpty = map[string]bool{"status": true, "resources": true, "metadata": false, "strategy": false}
 
 // args turns a flag map into a sorted "--name=value" list after applying the
-// user's extra args, which may add flags but not replace managed ones
-// (validation forbids that).
+// user's extra args. Validation refuses extra args for the flags render
+// manages and values that would weaken security; of the rest, a list flag
+// render sets too (v1alpha1.MergedListFlags, e.g. enable-admission-plugins)
+// gets the union of both lists, any other flag the user's value.
 func args(base map[string]string, extra map[string]string) []string {
 	m := make(map[string]string, len(base)+len(extra))
 	for k, v := range base {
 		m[k] = v
 	}
 	for k, v := range extra {
+		if own, ok := base[k]; ok && v1alpha1.MergedListFlags[k] {
+			v = v1alpha1.MergeList(own, v)
+		}
 		m[k] = v
 	}
 	keys := make([]string, 0, len(m))

@@ -6,7 +6,9 @@ package v1alpha1
 // or silently win over what the rest of the assets (certificates, Services,
 // kubeconfigs) were rendered for. The value says what to change instead.
 //
-// Extend it whenever render starts managing another flag.
+// Extend it whenever render starts managing another flag. Flags whose value
+// the user may change within limits are in SecurityFlags; list flags that
+// are merged with render's value in MergedListFlags.
 var ManagedFlags = map[string]map[string]string{
 	"apiServer": {
 		"advertise-address":                "set apiServer.advertiseAddress instead",
@@ -28,7 +30,6 @@ var ManagedFlags = map[string]map[string]string{
 		"service-account-key-file":         "render manages the service-account key pair",
 		"service-account-signing-key-file": "render manages the service-account key pair",
 		"permit-port-sharing":              "the hand-over from the temporary apiserver depends on it",
-		"authorization-mode":               "Node,RBAC is required for the node and component credentials render writes",
 	},
 	"controllerManager": {
 		"kubeconfig":                       "render writes the controller-manager kubeconfig",

@@ -273,8 +273,9 @@ func validateCertificates(c *Certificates, p *field.Path) field.ErrorList {
 	return errs
 }
 
-// validateExtraArgs rejects flag names that cannot work and flags render
-// manages itself (see ManagedFlags). Keys are checked in sorted order so
+// validateExtraArgs rejects flag names that cannot work, flags render
+// manages itself (see ManagedFlags) and values that would remove a security
+// property (see SecurityFlags). Keys are checked in sorted order so
 // that errors come out the same way every run.
 func validateExtraArgs(p *field.Path, component string, args map[string]string) field.ErrorList {
 	var errs field.ErrorList
@@ -295,6 +296,10 @@ func validateExtraArgs(p *field.Path, component string, args map[string]string) 
 		default:
 			if how, managed := ManagedFlags[component][k]; managed {
 				errs = append(errs, field.Forbidden(kp, fmt.Sprintf("--%s is set by bootstrap: %s", k, how)))
+			} else if check := securityCheck(component, k); check != nil {
+				if why := check(args[k]); why != "" {
+					errs = append(errs, field.Invalid(kp, args[k], fmt.Sprintf("refused, it would weaken the cluster's security: %s", why)))
+				}
 			}
 		}
 	}
