@@ -11,6 +11,7 @@ import (
 	backupcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/backup"
 	configcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/config"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
+	guardcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/guard"
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
@@ -44,6 +45,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		backupcmd.NewCommand(g),
 		recovercmd.NewCommand(g),
 		tempcpcmd.NewCommand(g),
+		guardcmd.NewCommand(g),
 	)
 	return root
 }

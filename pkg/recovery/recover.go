@@ -31,6 +31,9 @@ type RecoverOptions struct {
 	Timeout               time.Duration
 	Wait                  string // start.WaitControlPlane or start.WaitAll
 	IgnorePreflightErrors []string
+	// InstallGuard installs the guard static pod once recovered (false for
+	// the guard itself, which is installed already).
+	InstallGuard bool
 }
 
 // ClusterIdentityCheck names the check that the saved state was made with
@@ -74,6 +77,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		CreateMissingOnly:     !o.ReapplyAssets,
 		KubeletRequired:       true,
 		Wait:                  o.Wait,
+		InstallGuard:          o.InstallGuard,
 	}
 	// Check the source before anything else: a corrupt snapshot or another
 	// cluster's data must fail before the node is touched.

@@ -51,6 +51,9 @@ type Options struct {
 	// leases, as kubeadm init) or WaitAll (also every replica, the
 	// kube-apiserver DaemonSet's own status, kube-proxy and CoreDNS).
 	Wait string
+	// InstallGuard installs the guard static pod at the end (pkg/guard):
+	// the node then brings its control plane back after a reboot by itself.
+	InstallGuard bool
 }
 
 // What start waits for (Options.Wait, --wait).
@@ -101,6 +104,11 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	if err != nil {
 		return err
 	}
+	release, err := lockAssetDir(o.AssetDir)
+	if err != nil {
+		return err
+	}
+	defer release()
 	f := &flow{o: o, cfg: cfg, p: p, deadline: time.Now().Add(o.Timeout)}
 	ctx, cancel := context.WithDeadline(ctx, f.deadline)
 	defer cancel()
@@ -111,6 +119,10 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		return err
 	}
 	if done, err := f.detectState(ctx); err != nil || done {
+		if err == nil && o.InstallGuard {
+			// A cluster started before the guard existed gets it now.
+			return f.installGuard(ctx)
+		}
 		return err
 	}
 	defer func() {
@@ -147,6 +159,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 				return "", nil
 			}},
 		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
+		phases.Phase{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
 	)
 	if err != nil {
 		return err

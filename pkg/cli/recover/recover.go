@@ -65,5 +65,6 @@ docs/disaster-recovery.md says which command fits which failure.`,
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
 	f.StringVar(&o.Wait, "wait", start.WaitControlPlane, "exit once this is ready: control-plane or all (also kube-proxy, CoreDNS and every replica)")
 	f.StringSliceVar(&o.IgnorePreflightErrors, "ignore-preflight-errors", nil, "preflight checks to turn into warnings, by name or all")
+	f.BoolVar(&o.InstallGuard, "install-guard", true, "install the guard static pod once recovered, which brings the control plane back after a reboot by itself")
 	return cmd
 }

@@ -1,0 +1,142 @@
+package guard
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/recovery"
+	"github.com/bootstrap-k8s/bootstrap/pkg/start"
+	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
+)
+
+// Options configure the guard. Zero values take the defaults.
+type Options struct {
+	AssetDir string
+	// Interval between two probes (default 1s).
+	Interval time.Duration
+	// DownAfter: no kube-apiserver has listened on loopback for this long
+	// (default 3s). Short on purpose: nothing on this node listens there
+	// but kube-apiserver, a surge roll-out keeps the old one listening
+	// until the new one serves, and a recovery against a kube-apiserver
+	// that comes back by itself only finds it serving and stops.
+	DownAfter time.Duration
+	// StuckAfter: kube-apiserver serves, but the controller-manager or the
+	// scheduler has held no fresh lease for this long (default 45s, three
+	// lease durations: a roll-out or a failover takes one).
+	StuckAfter time.Duration
+	// RecoverTimeout bounds one recovery (default 5m).
+	RecoverTimeout time.Duration
+	// Backoff after a failed recovery (default 5s).
+	Backoff time.Duration
+}
+
+func (o *Options) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.Interval, time.Second)
+	def(&o.DownAfter, 3*time.Second)
+	def(&o.StuckAfter, 45*time.Second)
+	def(&o.RecoverTimeout, 5*time.Minute)
+	def(&o.Backoff, 5*time.Second)
+}
+
+// Run guards the control plane of the asset dir's node until ctx is done.
+func Run(ctx context.Context, o Options, p *ui.Printer) error {
+	o.defaults()
+	if err := start.CheckAssetDir(o.AssetDir); err != nil {
+		return err
+	}
+	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
+	if err != nil {
+		return err
+	}
+	pr, err := newProber(o.AssetDir, cfg)
+	if err != nil {
+		return err
+	}
+	p.Infof("guard", "Guarding the control plane of node %s: kube-apiserver on %s, probed every %s", cfg.Node.Name, pr.url, o.Interval)
+	var downSince, stuckSince time.Time
+	lastState := ""
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		st := pr.probe(ctx)
+		if st.String() != lastState {
+			p.Infof("guard", "%s", st)
+			lastState = st.String()
+		}
+		switch {
+		case st.down:
+			stuckSince = time.Time{}
+			if downSince.IsZero() {
+				downSince = now
+			}
+		case st.serving && st.stuck != "":
+			downSince = time.Time{}
+			if stuckSince.IsZero() {
+				stuckSince = now
+			}
+		default:
+			downSince, stuckSince = time.Time{}, time.Time{}
+		}
+		var why string
+		switch {
+		case !downSince.IsZero() && now.Sub(downSince) >= o.DownAfter:
+			why = fmt.Sprintf("no kube-apiserver has listened on %s for %s", pr.url, ui.Seconds(now.Sub(downSince)))
+		case !stuckSince.IsZero() && now.Sub(stuckSince) >= o.StuckAfter:
+			why = fmt.Sprintf("%s for %s", st.stuck, ui.Seconds(now.Sub(stuckSince)))
+		}
+		if why != "" {
+			if err := recoverNow(ctx, o, p, why); err != nil {
+				p.Infof("guard", "Recovery failed: %v; trying again in %s", err, o.Backoff)
+				if !sleep(ctx, o.Backoff) {
+					return nil
+				}
+			}
+			downSince, stuckSince, lastState = time.Time{}, time.Time{}, ""
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			p.Infof("guard", "Stopping")
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// recoverNow runs `bootstrap recover` on the node's running etcd.
+func recoverNow(ctx context.Context, o Options, p *ui.Printer, why string) error {
+	p.Infof("guard", "Recovering the control plane: %s", why)
+	begin := time.Now()
+	err := recovery.Recover(ctx, recovery.RecoverOptions{
+		AssetDir: o.AssetDir,
+		Timeout:  o.RecoverTimeout,
+		Wait:     start.WaitControlPlane,
+		// Installed already: it is what runs this; its mount is read-only.
+		InstallGuard: false,
+	}, p)
+	if err != nil {
+		return err
+	}
+	p.Infof("guard", "Control plane recovered in %s", ui.Seconds(time.Since(begin)))
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

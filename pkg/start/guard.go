@@ -1,0 +1,61 @@
+package start
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"syscall"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// installGuard writes the guard's static pod (assets.GuardStaticPod) into
+// the kubelet's static pod dir: from now on the node brings its control
+// plane back by itself after a power cut.
+func (f *flow) installGuard(context.Context) error {
+	data, err := assets.EncodeYAML(assets.GuardStaticPod(f.cfg, f.o.AssetDir))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(f.cfg.Node.StaticPodPath, assets.GuardStaticPodFile)
+	if err := writeAtomic(path, data, 0o600); err != nil {
+		return err
+	}
+	f.p.Infof("guard", "Installed %s: the kubelet runs `bootstrap guard`, which brings this node's control plane back after a reboot (image %s)", path, f.cfg.Images.Bootstrap)
+	return nil
+}
+
+func (f *flow) skipGuard(context.Context) (string, error) {
+	if !f.o.InstallGuard {
+		path := filepath.Join(f.cfg.Node.StaticPodPath, assets.GuardStaticPodFile)
+		if fileExists(path) {
+			return "not asked for (--install-guard=false); the one installed earlier stays: remove " + path + " to turn it off", nil
+		}
+		return "not asked for (--install-guard=false): after a reboot, run `bootstrap recover --asset-dir " + f.o.AssetDir + "`", nil
+	}
+	return "", nil
+}
+
+// ErrBusy: another bootstrap start, recover or the guard works on the asset
+// dir right now.
+var ErrBusy = errors.New("another bootstrap command works on this asset dir")
+
+// lockAssetDir takes the node-wide lock of the asset dir (flock on the
+// directory itself, which works through the guard's read-only mount too),
+// so that a start, a recover and the guard never run their flows at once.
+// The lock goes with the process, also when it is killed.
+func lockAssetDir(dir string) (release func(), err error) {
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("opening asset dir %s: %w", dir, err)
+	}
+	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		syscall.Close(fd)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (%s is locked): wait for it to finish; the guard static pod (%s) recovers the node by itself after a reboot", ErrBusy, dir, assets.GuardPodName)
+		}
+		return nil, fmt.Errorf("locking asset dir %s: %w", dir, err)
+	}
+	return func() { syscall.Close(fd) }, nil
+}
