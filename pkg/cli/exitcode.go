@@ -1,23 +1,32 @@
 package cli
 
 import (
-	"errors"
-
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
-	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
+	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
+)
+
+// Exit codes of every bootstrap command.
+const (
+	ExitGeneral       = 1
+	ExitPreflight     = 2
+	ExitInvalidConfig = 3
 )
 
 // ExitCode maps an error returned by a command to the process exit code.
+// This is the only place that does: flows and building blocks return errors
+// marked with a failure.Kind (or v1alpha1's InvalidError).
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	var e *exit.Error
-	if errors.As(err, &e) {
-		return e.Code
+	switch failure.KindOf(err) {
+	case failure.KindPreflight:
+		return ExitPreflight
+	case failure.KindInvalidConfig:
+		return ExitInvalidConfig
 	}
 	if v1alpha1.IsInvalid(err) {
-		return exit.InvalidConfig
+		return ExitInvalidConfig
 	}
-	return exit.General
+	return ExitGeneral
 }

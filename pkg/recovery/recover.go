@@ -9,7 +9,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
-	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
+	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/start"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -54,11 +54,11 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		}
 	}
 	if n > 1 {
-		return exit.WithCode(exit.InvalidConfig, fmt.Errorf("give one source: --etcd-backup FILE (a `bootstrap backup` snapshot), --etcd-data-dir DIR (a stopped member's surviving data, read, never changed) or --etcd-endpoints URLS (a running etcd)"))
+		return failure.InvalidConfig(fmt.Errorf("give one source: --etcd-backup FILE (a `bootstrap backup` snapshot), --etcd-data-dir DIR (a stopped member's surviving data, read, never changed) or --etcd-endpoints URLS (a running etcd)"))
 	}
 	// A missing or partial asset dir is said before anything is read.
 	if err := start.CheckAssetDir(o.AssetDir); err != nil {
-		return exit.WithCode(exit.Preflight, err)
+		return failure.Preflight(err)
 	}
 	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
 	if err != nil {
@@ -66,7 +66,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 	}
 	if n == 0 {
 		if o.EtcdEndpoints, err = findRunningEtcd(ctx, o.AssetDir, cfg); err != nil {
-			return exit.WithCode(exit.Preflight, err)
+			return failure.Preflight(err)
 		}
 		p.Infof("recover", "No source given: this cluster's etcd answers at %s; recovering on it (pass --etcd-backup or --etcd-data-dir to restore saved state instead)", strings.Join(o.EtcdEndpoints, ","))
 	}
@@ -85,7 +85,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 	if len(o.EtcdEndpoints) > 0 {
 		cli, err := checkRunningEtcd(ctx, o.AssetDir, o.EtcdEndpoints, p)
 		if err != nil {
-			return exit.WithCode(exit.Preflight, err)
+			return failure.Preflight(err)
 		}
 		defer cli.Close()
 		read = etcdReader(ctx, cli)
@@ -97,7 +97,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 			src = o.EtcdDataDir
 			db = filepath.Join(src, "member", "snap", "db")
 			if err := checkNotInUse(db); err != nil {
-				return exit.WithCode(exit.Preflight, fmt.Errorf("%s is not a usable etcd data dir: %w", src, err))
+				return failure.Preflight(fmt.Errorf("%s is not a usable etcd data dir: %w", src, err))
 			}
 		}
 		st, err := Verify(db)

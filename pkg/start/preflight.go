@@ -15,7 +15,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
-	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
+	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
@@ -29,10 +29,6 @@ type Check struct {
 // RunPreflight runs every check, prints each problem, and fails with exit
 // code 2 unless every error is ignored by name (or "all").
 func RunPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []string) error {
-	ignored := map[string]bool{}
-	for _, n := range ignore {
-		ignored[strings.ToLower(strings.TrimSpace(n))] = true
-	}
 	var failed []string
 	for _, c := range checks {
 		err := c.Run(ctx)
@@ -41,7 +37,7 @@ func RunPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []s
 			p.Detailf("preflight", "%s: ok", c.Name)
 		case c.Warn:
 			p.Infof("preflight", "WARNING %s: %v", c.Name, err)
-		case ignored["all"] || ignored[strings.ToLower(c.Name)]:
+		case ignores(ignore, c.Name):
 			p.Infof("preflight", "IGNORED %s: %v", c.Name, err)
 		default:
 			p.Infof("preflight", "ERROR %s: %v", c.Name, err)
@@ -49,7 +45,7 @@ func RunPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []s
 		}
 	}
 	if len(failed) > 0 {
-		return exit.WithCode(exit.Preflight, fmt.Errorf("preflight found %d problem(s) (%s); fix them, or skip a check with --ignore-preflight-errors=%s (nothing was changed)",
+		return failure.Preflight(fmt.Errorf("preflight found %d problem(s) (%s); fix them, or skip a check with --ignore-preflight-errors=%s (nothing was changed)",
 			len(failed), strings.Join(failed, ", "), strings.Join(failed, ",")))
 	}
 	return nil
@@ -61,12 +57,7 @@ func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Ch
 	adv := cfg.APIServer.AdvertiseAddress
 	staticEtcd := filepath.Join(cfg.Node.StaticPodPath, "etcd.yaml")
 	return []Check{
-		{Name: "Root", Run: func(context.Context) error {
-			if os.Geteuid() != 0 {
-				return errors.New("bootstrap start writes the etcd static pod and its certificates: run it as root")
-			}
-			return nil
-		}},
+		{Name: rootCheck, Run: func(context.Context) error { return checkRoot() }},
 		{Name: "AssetDir", Run: func(context.Context) error { return CheckAssetDir(assetDir) }},
 		{Name: "ExternalEtcd", Run: func(context.Context) error {
 			if l == nil {
@@ -108,6 +99,29 @@ func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Ch
 	}
 }
 
+const rootCheck = "Root"
+
+// geteuid is os.Geteuid, replaced in tests.
+var geteuid = os.Geteuid
+
+func checkRoot() error {
+	if uid := geteuid(); uid != 0 {
+		return fmt.Errorf("bootstrap must run as root (running as uid %d): it reads the asset dir's private keys and writes the etcd static pod and its certificates", uid)
+	}
+	return nil
+}
+
+// ignores says whether --ignore-preflight-errors names check (or "all").
+func ignores(ignore []string, check string) bool {
+	for _, n := range ignore {
+		n = strings.TrimSpace(n)
+		if strings.EqualFold(n, "all") || strings.EqualFold(n, check) {
+			return true
+		}
+	}
+	return false
+}
+
 // CheckAssetDir says which files a rendered asset dir lacks, if any.
 func CheckAssetDir(dir string) error {
 	var missing []string
@@ -115,7 +129,11 @@ func CheckAssetDir(dir string) error {
 		assets.APIServerEtcdClientCert, assets.APIServerEtcdClientKey, assets.EtcdCACert, assets.EtcdServerCert,
 		assets.EtcdServerKey, assets.EtcdPeerCert, assets.EtcdPeerKey, assets.AdminKubeconfig, assets.KubeletKubeconfig,
 		assets.EtcdStaticPod, assets.ManifestsDir} {
-		if !fileExists(assets.Path(dir, rel)) {
+		_, err := os.Stat(assets.Path(dir, rel))
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("asset dir %s: %w: run bootstrap as root (the asset dir holds private keys readable by root only)", dir, err)
+		}
+		if err != nil {
 			missing = append(missing, rel)
 		}
 	}

@@ -2,12 +2,9 @@ package start
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/bootstrap-k8s/bootstrap/pkg/cli/exit"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/phases"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
@@ -93,12 +91,17 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		o.Wait = WaitControlPlane
 	case WaitControlPlane, WaitAll:
 	default:
-		return exit.WithCode(exit.InvalidConfig, fmt.Errorf("--wait=%q: want %s (etcd, kube-apiserver, controller-manager, scheduler) or %s (also kube-proxy, CoreDNS and every replica)", o.Wait, WaitControlPlane, WaitAll))
+		return failure.InvalidConfig(fmt.Errorf("--wait=%q: want %s (etcd, kube-apiserver, controller-manager, scheduler) or %s (also kube-proxy, CoreDNS and every replica)", o.Wait, WaitControlPlane, WaitAll))
+	}
+	// Said first: as another user the asset dir (0700) cannot even be read,
+	// and the asset dir check would report every file missing.
+	if err := checkRoot(); err != nil && !ignores(o.IgnorePreflightErrors, rootCheck) {
+		return failure.Preflight(fmt.Errorf("%w (or skip this check with --ignore-preflight-errors=%s)", err, rootCheck))
 	}
 	// A missing or partial asset dir is a preflight failure, said before
 	// anything reads it: render first.
 	if err := CheckAssetDir(o.AssetDir); err != nil {
-		return exit.WithCode(exit.Preflight, err)
+		return failure.Preflight(err)
 	}
 	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
 	if err != nil {
@@ -129,7 +132,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		if f.temp != nil {
 			f.temp.Stop()
 		}
-		if err != nil && !errors.Is(err, errPreflight) {
+		if err != nil && !failure.IsPreflight(err) {
 			p.Linef("\nThe control plane is not up. What is not ready:\n%s\nNothing was deleted: fix the cause and re-run `bootstrap start --asset-dir %s`; it continues where it stopped.", f.diagnose(), o.AssetDir)
 		}
 	}()
@@ -171,8 +174,6 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	f.nextSteps()
 	return nil
 }
-
-var errPreflight = errors.New("preflight")
 
 func (f *flow) report(msg string) { f.p.Infof("wait", "%s", msg) }
 
@@ -233,10 +234,7 @@ func (f *flow) preflight(ctx context.Context) error {
 		// etcd runs and stays: its ports and data dir are in use by design.
 		checks = without(without(without(checks, "EtcdDataDir"), "EtcdPorts"), "BootEtcdPorts")
 	}
-	if err := RunPreflight(ctx, f.p, checks, f.o.IgnorePreflightErrors); err != nil {
-		return errors.Join(errPreflight, err)
-	}
-	return nil
+	return RunPreflight(ctx, f.p, checks, f.o.IgnorePreflightErrors)
 }
 
 func (f *flow) restore(ctx context.Context) error { return f.o.Restore(ctx, f.cfg) }

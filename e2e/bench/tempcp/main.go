@@ -1,8 +1,8 @@
-// Command bench measures the temporary control plane as a process: start to
+// Command tempcp measures the temporary control plane as a process: start to
 // first authenticated request, peak RSS and binary size. Its "serve" mode is
 // exactly cmd/bootstrap's command tree, so the figures are the real binary's.
 //
-//	go build -trimpath -ldflags "-s -w" -o /tmp/tempcp-bench ./pkg/tempcontrolplane/bench
+//	go build -trimpath -ldflags "-s -w" -o /tmp/tempcp-bench ./e2e/bench/tempcp
 //	/tmp/tempcp-bench measure --runs 5 --address 192.0.2.2
 //
 // measure renders an asset dir, then per run starts `<self> serve
