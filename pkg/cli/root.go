@@ -17,6 +17,7 @@ import (
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
 	tempcpcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/tempcp"
 	versioncmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/version"
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
 // NewRootCommand returns the `bootstrap` command with every subcommand.
@@ -52,6 +53,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 
 // initKlog routes the libraries' klog output to stderr at the chosen level.
 func initKlog(v int) error {
+	etcdutil.SetVerbosity(v)
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
 	if err := fs.Set("v", strconv.Itoa(v)); err != nil {

@@ -9,11 +9,14 @@ package etcdutil
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/grpclog"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
@@ -31,7 +34,43 @@ func Config(assetDir string, endpoints ...string) (clientv3.Config, error) {
 		return clientv3.Config{}, fmt.Errorf("etcd client certificate from %s: %w", assetDir, err)
 	}
 	tlsCfg.MinVersion = tls.VersionTLS12
-	return clientv3.Config{Endpoints: endpoints, TLS: tlsCfg, DialTimeout: 5 * time.Second, Logger: zap.NewNop()}, nil
+	// DialTimeout bounds clientv3.New; keepalives end a connection whose
+	// peer stopped answering mid-call. Every call still needs a context
+	// deadline of its own: the client retries unavailable endpoints until
+	// its context ends.
+	return clientv3.Config{Endpoints: endpoints, TLS: tlsCfg, DialTimeout: DialTimeout,
+		DialKeepAliveTime: 10 * time.Second, DialKeepAliveTimeout: DialTimeout, Logger: Logger()}, nil
+}
+
+var verbosity atomic.Int32
+
+// SetVerbosity sets the -v level: the etcd and gRPC clients log (their
+// retries of an unreachable endpoint, a line a second) only at 4 and above;
+// below, bootstrap's own error says what could not be reached. Call it
+// before any client exists: gRPC's logger is process-wide and not safe to
+// swap while connections run.
+func SetVerbosity(v int) {
+	verbosity.Store(int32(v))
+	if v < 4 {
+		// k8s.io/apiserver's etcd3 package routes gRPC warnings and errors
+		// to klog at every level; at default verbosity they are noise.
+		grpclog.SetLoggerV2(grpclog.NewLoggerV2(io.Discard, io.Discard, io.Discard))
+	}
+}
+
+// Logger is the etcd client's logger at the current verbosity.
+func Logger() *zap.Logger {
+	if verbosity.Load() < 4 {
+		return zap.NewNop()
+	}
+	cfg := zap.NewDevelopmentConfig()
+	cfg.OutputPaths = []string{"stderr"}
+	cfg.DisableStacktrace = true
+	l, err := cfg.Build()
+	if err != nil {
+		return zap.NewNop()
+	}
+	return l
 }
 
 // New connects to endpoints with the asset dir's credentials.

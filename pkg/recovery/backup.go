@@ -2,10 +2,10 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -22,6 +22,10 @@ import (
 // etcd-snapshot-20260102T030405Z.db. Rotation only ever removes such files.
 const SnapshotPrefix = "etcd-snapshot-"
 
+// DefaultBackupTimeout bounds a whole backup, the snapshot transfer
+// included; an unreachable endpoint fails much sooner (etcdutil.DialTimeout).
+const DefaultBackupTimeout = 2 * time.Minute
+
 // BackupOptions are the flags of `bootstrap backup`.
 type BackupOptions struct {
 	AssetDir string
@@ -34,20 +38,29 @@ type BackupOptions struct {
 	Force bool
 	// Endpoints default to the local member from the asset dir's configuration.
 	Endpoints []string
-	Now       func() time.Time
+	// Timeout bounds the whole backup (DefaultBackupTimeout when zero).
+	Timeout time.Duration
+	Now     func() time.Time
 }
 
 // BackupResult says what was written.
 type BackupResult struct {
-	Path    string
-	Status  snapshot.Status
-	Removed []string
+	Path     string
+	Status   snapshot.Status
+	Rotation Rotation
 }
 
-// Backup saves a verified snapshot of the cluster's etcd.
+// Backup saves a verified snapshot of the cluster's etcd. When it returns a
+// result and an error, the snapshot was saved and only rotation failed.
 func Backup(ctx context.Context, o BackupOptions) (*BackupResult, error) {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultBackupTimeout
+	}
+	if o.Keep < 0 {
+		return nil, fmt.Errorf("--keep %d: give the number of snapshots to keep (1 or more), or leave it out to keep every one", o.Keep)
 	}
 	cfg, err := v1alpha1.Load(assets.Path(o.AssetDir, assets.ConfigFile))
 	if err != nil {
@@ -60,13 +73,28 @@ func Backup(ctx context.Context, o BackupOptions) (*BackupResult, error) {
 			o.Endpoints = []string{fmt.Sprintf("https://127.0.0.1:%d", cfg.Etcd.Local.ClientPort)}
 		}
 	}
+	if len(o.Endpoints) != 1 {
+		return nil, fmt.Errorf("a snapshot is taken from one member: give exactly one --etcd-endpoints URL (got %d: %s)", len(o.Endpoints), strings.Join(o.Endpoints, ","))
+	}
+	ep := o.Endpoints[0]
+	if _, err := etcdutil.ParseEndpoint(ep); err != nil {
+		return nil, err
+	}
 	target, dir, err := o.target()
 	if err != nil {
 		return nil, err
 	}
-	ccfg, err := etcdutil.Config(o.AssetDir, o.Endpoints...)
+	ccfg, err := etcdutil.Config(o.AssetDir, ep)
 	if err != nil {
 		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	// The etcd client retries an unreachable endpoint until its context
+	// ends and then reports only "context deadline exceeded": one probe
+	// first says what is wrong with the endpoint, within seconds.
+	if err := etcdutil.Probe(ctx, ccfg.TLS, ep); err != nil {
+		return nil, fmt.Errorf("%w; no snapshot was taken", err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
@@ -75,8 +103,11 @@ func Backup(ctx context.Context, o BackupOptions) (*BackupResult, error) {
 	tmp.Close()
 	defer os.Remove(tmp.Name())
 	os.Remove(tmp.Name()) // the snapshot client creates the file itself
-	if _, err := clientsnapshot.SaveWithVersion(ctx, zap.NewNop(), ccfg, tmp.Name()); err != nil {
-		return nil, fmt.Errorf("taking the snapshot from %s: %w", strings.Join(o.Endpoints, ","), err)
+	if _, err := clientsnapshot.SaveWithVersion(ctx, etcdutil.Logger(), ccfg, tmp.Name()); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, fmt.Errorf("taking the snapshot from %s did not finish within --timeout %s (etcd answers, but the transfer stalled or the database is large: raise --timeout); nothing was written", ep, o.Timeout)
+		}
+		return nil, fmt.Errorf("taking the snapshot from %s: %w; nothing was written", ep, err)
 	}
 	st, err := Verify(tmp.Name())
 	if err != nil {
@@ -85,14 +116,37 @@ func Backup(ctx context.Context, o BackupOptions) (*BackupResult, error) {
 	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		return nil, err
 	}
-	if err := os.Rename(tmp.Name(), target); err != nil {
+	if err := place(tmp.Name(), target, o.Force && !dir); err != nil {
 		return nil, err
 	}
 	res := &BackupResult{Path: target, Status: st}
 	if dir && o.Keep > 0 {
-		res.Removed, err = rotate(filepath.Dir(target), o.Keep)
+		if res.Rotation, err = rotate(filepath.Dir(target), o.Keep, target); err != nil {
+			return res, fmt.Errorf("the new snapshot %s is saved and kept, but removing old snapshots beyond --keep %d failed: %w", target, o.Keep, err)
+		}
 	}
-	return res, err
+	return res, nil
+}
+
+// place moves the verified temporary file to its final name. Without
+// replace it never overwrites a file that appeared meanwhile (a hard link
+// fails if the name exists), not even another backup of the same second.
+func place(tmp, target string, replace bool) error {
+	if replace {
+		return os.Rename(tmp, target)
+	}
+	err := os.Link(tmp, target)
+	if errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%s appeared while the snapshot was taken (another backup in the same second?): it was not replaced, and the new snapshot was not kept", target)
+	}
+	if err != nil {
+		// A file system without hard links: check, then rename.
+		if _, serr := os.Lstat(target); serr == nil {
+			return fmt.Errorf("%s exists: pass --force to replace it, or choose another --output", target)
+		}
+		return os.Rename(tmp, target)
+	}
+	return nil
 }
 
 // target picks the output file; dir reports a directory output.
@@ -102,11 +156,13 @@ func (o BackupOptions) target() (path string, dir bool, err error) {
 	}
 	fi, statErr := os.Stat(o.Output)
 	if (statErr == nil && fi.IsDir()) || strings.HasSuffix(o.Output, "/") || o.Keep > 0 {
+		if statErr == nil && !fi.IsDir() {
+			return "", false, fmt.Errorf("--keep needs a directory as --output, and %s is a file: give a directory for timestamped snapshots", o.Output)
+		}
 		if err := os.MkdirAll(o.Output, 0o700); err != nil {
 			return "", false, err
 		}
-		name := SnapshotPrefix + o.Now().UTC().Format("20060102T150405Z") + ".db"
-		return filepath.Join(o.Output, name), true, nil
+		return filepath.Join(o.Output, SnapshotName(o.Now())), true, nil
 	}
 	if statErr == nil && !o.Force {
 		return "", false, fmt.Errorf("%s exists: pass --force to replace it, or choose another --output", o.Output)
@@ -130,22 +186,4 @@ func Verify(path string) (snapshot.Status, error) {
 		return st, fmt.Errorf("%s is not a valid etcd snapshot: it holds no keys", path)
 	}
 	return st, nil
-}
-
-// rotate removes the oldest snapshots this command wrote beyond keep.
-func rotate(dir string, keep int) ([]string, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, SnapshotPrefix+"*.db"))
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(matches) // timestamped names sort by age
-	var removed []string
-	for len(matches) > keep {
-		if err := os.Remove(matches[0]); err != nil {
-			return removed, err
-		}
-		removed = append(removed, matches[0])
-		matches = matches[1:]
-	}
-	return removed, nil
 }

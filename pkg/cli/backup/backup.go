@@ -23,7 +23,15 @@ func NewCommand(g *global.Options) *cobra.Command {
 certificate, verifies it (integrity, hash, revision, key count), and writes it
 0600 through a temporary file, so a failed backup never leaves a broken file
 under the final name. With a directory as --output it writes timestamped
-snapshots; --keep N then removes the oldest of them beyond N.
+snapshots named etcd-snapshot-<UTC time>.db; --keep N then removes the
+oldest of them beyond N. Rotation only removes regular files with exactly that
+name (ordered by the time in the name), never the snapshot just written and
+never another file (-v lists what it left alone); if it fails, the new
+snapshot is kept and backup exits 1.
+
+Every network step has a deadline: an endpoint that does not answer fails
+within seconds with the reason (nothing listening, not TLS, another CA), and
+--timeout bounds the whole backup.
 
 Run it on a schedule: docs/disaster-recovery.md has a systemd timer.`,
 		Example: `  bootstrap backup --asset-dir /opt/bootstrap/assets --output /var/backups/etcd/ --keep 7`,
@@ -37,15 +45,23 @@ Run it on a schedule: docs/disaster-recovery.md has a systemd timer.`,
 			p := g.Printer()
 			begin := time.Now()
 			res, err := recovery.Backup(ctx, o)
-			if err != nil {
+			if res == nil {
 				return err
 			}
 			p.Infof("backup", "Saved %s in %s: %d keys, revision %d, hash %08x, %d bytes, etcd storage %s",
 				res.Path, ui.Seconds(time.Since(begin)), res.Status.TotalKey, res.Status.Revision, res.Status.Hash, res.Status.TotalSize, res.Status.Version)
-			for _, r := range res.Removed {
+			for _, r := range res.Rotation.Removed {
 				p.Infof("backup", "Removed old snapshot %s (--keep %d)", r, o.Keep)
 			}
-			_, err = fmt.Fprintln(g.Out, res.Path)
+			for _, k := range res.Rotation.Kept {
+				p.Detailf("backup", "Kept %s", k)
+			}
+			for _, l := range res.Rotation.LeftAlone {
+				p.Detailf("backup", "Left alone %s", l)
+			}
+			if _, werr := fmt.Fprintln(g.Out, res.Path); werr != nil && err == nil {
+				err = werr
+			}
 			return err
 		},
 	}
@@ -53,6 +69,7 @@ Run it on a schedule: docs/disaster-recovery.md has a systemd timer.`,
 	cmd.Flags().StringVar(&o.Output, "output", "", "snapshot file, or a directory for timestamped snapshots")
 	cmd.Flags().IntVar(&o.Keep, "keep", 0, "with a directory output: keep this many snapshots, removing older ones bootstrap wrote")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "replace an existing --output file")
-	cmd.Flags().StringSliceVar(&o.Endpoints, "etcd-endpoints", nil, "etcd client URLs (default: the local member from the asset dir's configuration)")
+	cmd.Flags().StringSliceVar(&o.Endpoints, "etcd-endpoints", nil, "the etcd client URL to snapshot, https://HOST:PORT (default: the local member from the asset dir's configuration)")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", recovery.DefaultBackupTimeout, "give up after this long, the snapshot transfer included")
 	return cmd
 }
