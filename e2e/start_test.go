@@ -20,11 +20,12 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
 
-// runStart runs `bootstrap start` in the node's netns and waits for it.
-func runStart(t *testing.T, node *framework.Node, assetDir string, timeout time.Duration) (time.Duration, error) {
+// runStart runs `bootstrap start ... EXTRA` in the node's netns and waits for it.
+func runStart(t *testing.T, node *framework.Node, assetDir string, timeout time.Duration, extra ...string) (time.Duration, error) {
 	t.Helper()
 	begin := time.Now()
-	p := node.Start(t, fmt.Sprintf("bootstrap-start-%d", begin.UnixNano()), framework.BootstrapBinary(t), "start", "--asset-dir", assetDir, "-v", "1")
+	argv := append([]string{framework.BootstrapBinary(t), "start", "--asset-dir", assetDir, "-v", "1"}, extra...)
+	p := node.Start(t, fmt.Sprintf("bootstrap-start-%d", begin.UnixNano()), argv...)
 	var exitErr error
 	framework.WaitT(t, "bootstrap start to exit", timeout, func(context.Context) (bool, string, error) {
 		done, err := p.Exited()

@@ -18,6 +18,8 @@
 #   node.sh ctr ARGS...              ctr against the node's containerd
 #   node.sh crilist                  list pod sandboxes and containers through the CRI
 #   node.sh status                   what is running
+#   node.sh powercut                 SIGKILL everything of the node, drop its tmpfs state and netns
+#   node.sh poweron [ASSET_DIR]      the node's boot: net + containerd + kubelet, nothing else
 #   node.sh down                     tear everything down (idempotent, works after a crash)
 #
 # Processes run via `nsenter --net` (not `ip netns exec`), so they share the
@@ -490,6 +492,46 @@ cmd_down() {
 	log "down: done in $((SECONDS - start))s"
 }
 
+# ---------------------------------------------------------------- power cut
+
+# powercut leaves the node as a power cut would: everything SIGKILLed at
+# once (kubelet, containerd, every shim, every pod process, and whatever
+# `node.sh start` started), then what lives in tmpfs on a real machine is
+# gone: every mount under the work dir (pod volumes, container root
+# filesystems, sandbox netns), containerd's state dir (/run/containerd on a
+# real machine), the network namespace (and with it every interface,
+# iptables rule and the CNI bridge), the pod cgroups. What is on disk
+# survives: containerd's root (images, snapshots), the kubelet's root dir,
+# etcd's data, the static pod dir, the asset dir.
+cmd_powercut() {
+	local start=${SECONDS} f pid i
+	if [[ -d "${RUN_DIR}" ]]; then
+		for f in "${RUN_DIR}"/*.pid; do
+			[[ -e "${f}" ]] || continue
+			pid="$(pid_of "$(basename "${f}" .pid)")"
+			[[ -n "${pid}" ]] && kill -KILL "${pid}" 2>/dev/null
+			rm -f "${f}"
+		done
+	fi
+	for i in 1 2 3; do
+		kill_our_shims > /dev/null
+		kill_cgroup_procs > /dev/null
+	done
+	sleep 0.2
+	unmount_under "${NODE_WORK}"
+	rm -rf "${CONTAINERD_DIR}/state"
+	if [[ -e "$(netns_path)" ]]; then
+		ip netns del "${NODE_NETNS}"
+	fi
+	ip link del "${NODE_VETH_HOST}" 2>/dev/null || true
+	remove_cgroup_root
+	log "powercut: node ${NODE_NAME} is off (in $((SECONDS - start))s)"
+}
+
+# poweron: the node's boot: network, containerd, and the kubelet exactly as
+# configured before (nothing else).
+cmd_poweron() { cmd_net && start_containerd && cmd_kubelet "$@"; }
+
 cmd_status() {
 	local n f
 	echo "netns ${NODE_NETNS}: $([[ -e "$(netns_path)" ]] && echo present || echo absent)"
@@ -527,6 +569,8 @@ main() {
 	ctr) exec ctr --address "${CONTAINERD_SOCK}" "$@" ;;
 	crilist) exec "${BIN_DIR}/cricleanup" -address "${CONTAINERD_SOCK}" -list ;;
 	status) cmd_status ;;
+	powercut) cmd_powercut ;;
+	poweron) cmd_poweron "$@" ;;
 	down) cmd_down ;;
 	*) sed -n '2,27p' "${BASH_SOURCE[0]}"; exit 2 ;;
 	esac

@@ -29,7 +29,8 @@ type Options struct {
 	StuckAfter time.Duration
 	// RecoverTimeout bounds one recovery (default 5m).
 	RecoverTimeout time.Duration
-	// Backoff after a failed recovery (default 5s).
+	// Backoff after a failed recovery (default 2s: the first attempts after a
+	// boot fail until etcd answers).
 	Backoff time.Duration
 }
 
@@ -43,7 +44,7 @@ func (o *Options) defaults() {
 	def(&o.DownAfter, 3*time.Second)
 	def(&o.StuckAfter, 45*time.Second)
 	def(&o.RecoverTimeout, 5*time.Minute)
-	def(&o.Backoff, 5*time.Second)
+	def(&o.Backoff, 2*time.Second)
 }
 
 // Run guards the control plane of the asset dir's node until ctx is done.
