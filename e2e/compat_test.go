@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -30,6 +32,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
 
@@ -286,13 +289,21 @@ func TestCompatibilityWithKubeAPIServer(t *testing.T) {
 		served[i] = o
 	}
 
+	// Every Secret the temporary apiserver wrote is encrypted in etcd.
+	checkSecretsEncrypted(t, ctx, assetDir, cp.EtcdEndpoint())
+
 	// Stop the temporary apiserver (etcd keeps running) and start the real one.
 	if err := cp.StopAPIServer(); err != nil {
 		t.Fatal(err)
 	}
 	kas := framework.StartKubeAPIServer(t, node, framework.KubeAPIServerOptions{
 		AssetDir: assetDir, EtcdServers: cp.EtcdEndpoint(), OnHost: true,
-		ExtraArgs: map[string]string{"endpoint-reconciler-type": "none"},
+		ExtraArgs: map[string]string{
+			"endpoint-reconciler-type": "none",
+			// Secrets are encrypted at rest: kube-apiserver decrypts what the
+			// temporary apiserver wrote with the same configuration.
+			"encryption-provider-config": assets.Path(assetDir, assets.EncryptionConfig),
+		},
 	})
 	kcfg, err := clientcmd.BuildConfigFromFlags("", kas.Kubeconfig)
 	if err != nil {
@@ -316,6 +327,42 @@ func TestCompatibilityWithKubeAPIServer(t *testing.T) {
 		t.Error(d)
 	}
 	t.Logf("compared %d objects, %d differ", len(refs), len(diffs))
+}
+
+// checkSecretsEncrypted reads every Secret's raw etcd value: each must be
+// secretbox ciphertext of the asset dir's key, none a plain protobuf.
+func checkSecretsEncrypted(t *testing.T, ctx context.Context, assetDir, endpoint string) {
+	t.Helper()
+	info := transport.TLSInfo{
+		CertFile:      assets.Path(assetDir, assets.APIServerEtcdClientCert),
+		KeyFile:       assets.Path(assetDir, assets.APIServerEtcdClientKey),
+		TrustedCAFile: assets.Path(assetDir, assets.EtcdCACert),
+	}
+	tc, err := info.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, TLS: tc, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := ec.Get(gctx, "/registry/secrets/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Kvs) < 3 {
+		t.Fatalf("%d Secrets in etcd, want the test's and the rendered ones", len(resp.Kvs))
+	}
+	prefix := []byte("k8s:enc:secretbox:v1:" + assets.EncryptionKeyName + ":")
+	for _, kv := range resp.Kvs {
+		if !bytes.HasPrefix(kv.Value, prefix) {
+			t.Errorf("%s is not encrypted at rest: value starts %q", kv.Key, kv.Value[:min(len(kv.Value), 24)])
+		}
+	}
+	t.Logf("%d Secrets encrypted at rest", len(resp.Kvs))
 }
 
 func ptrTrue() *bool { b := true; return &b }

@@ -30,8 +30,8 @@ anonymous:
 )
 
 // apiServer renders the kube-apiserver Secret, ConfigMap and DaemonSet.
-func (r *renderer) apiServer(p *PKI) ([]runtime.Object, error) {
-	secret, err := r.apiServerSecret(p)
+func (r *renderer) apiServer(p *PKI, encryption []byte) ([]runtime.Object, error) {
+	secret, err := r.apiServerSecret(p, encryption)
 	if err != nil {
 		return nil, err
 	}
@@ -43,8 +43,9 @@ func (r *renderer) apiServer(p *PKI) ([]runtime.Object, error) {
 	return []runtime.Object{r.serviceAccount(KubeAPIServer, KubeAPIServer), secret, cm, r.apiServerDaemonSet()}, nil
 }
 
-func (r *renderer) apiServerSecret(p *PKI) (*corev1.Secret, error) {
+func (r *renderer) apiServerSecret(p *PKI, encryption []byte) (*corev1.Secret, error) {
 	data := map[string][]byte{
+		"encryption-config.yaml":       encryption,
 		"ca.crt":                       encodeCert(p.CA.Cert),
 		"apiserver.crt":                encodeCert(p.APIServer.Cert),
 		"apiserver-kubelet-client.crt": encodeCert(p.APIServerKubeletClient.Cert),
@@ -91,6 +92,7 @@ func (r *renderer) apiServerFlags() map[string]string {
 		"client-ca-file":                     pki("ca.crt"),
 		"enable-admission-plugins":           "NodeRestriction",
 		"enable-bootstrap-token-auth":        "true",
+		"encryption-provider-config":         pki("encryption-config.yaml"),
 		"etcd-cafile":                        pki("etcd-ca.crt"),
 		"etcd-certfile":                      pki("apiserver-etcd-client.crt"),
 		"etcd-keyfile":                       pki("apiserver-etcd-client.key"),

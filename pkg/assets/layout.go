@@ -33,6 +33,10 @@ const (
 	FrontProxyClientKey     = "tls/front-proxy-client.key"
 	ServiceAccountKey       = "tls/service-account.key"
 	ServiceAccountPub       = "tls/service-account.pub"
+	// EncryptionConfig is kube-apiserver's EncryptionConfiguration with the
+	// key Secrets are encrypted with in etcd (0600; generated once, never
+	// regenerated).
+	EncryptionConfig = "tls/encryption-config.yaml"
 
 	AdminKubeconfig             = "auth/admin.kubeconfig"
 	SuperAdminKubeconfig        = "auth/super-admin.kubeconfig"

@@ -35,7 +35,7 @@ const (
 )
 
 // manifests renders manifests/ and static/: typed objects, one file per component.
-func (r *renderer) manifests(p *PKI, k *Kubeconfigs) ([]File, error) {
+func (r *renderer) manifests(p *PKI, k *Kubeconfigs, encryption []byte) ([]File, error) {
 	type group struct {
 		path    string
 		objects func() ([]runtime.Object, error)
@@ -44,7 +44,7 @@ func (r *renderer) manifests(p *PKI, k *Kubeconfigs) ([]File, error) {
 		{"manifests/00-namespaces.yaml", r.namespaces},
 		{"manifests/01-rbac.yaml", r.rbac},
 		{"manifests/02-bootstrap-token.yaml", func() ([]runtime.Object, error) { return r.bootstrapTokenSecret(k.BootstrapToken) }},
-		{"manifests/10-kube-apiserver.yaml", func() ([]runtime.Object, error) { return r.apiServer(p) }},
+		{"manifests/10-kube-apiserver.yaml", func() ([]runtime.Object, error) { return r.apiServer(p, encryption) }},
 		{"manifests/11-kube-controller-manager.yaml", func() ([]runtime.Object, error) { return r.controllerManager(p, k) }},
 		{"manifests/12-kube-scheduler.yaml", func() ([]runtime.Object, error) { return r.scheduler(k) }},
 		{"manifests/13-kube-proxy.yaml", func() ([]runtime.Object, error) { return r.kubeProxy(k) }},

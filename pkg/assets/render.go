@@ -76,7 +76,11 @@ func Render(cfg *v1alpha1.BootstrapConfiguration, dir string, opts Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	files, err := r.manifests(pki, kcs)
+	encryption, err := r.ensureEncryptionConfig()
+	if err != nil {
+		return nil, err
+	}
+	files, err := r.manifests(pki, kcs, encryption)
 	if err != nil {
 		return nil, err
 	}

@@ -2,14 +2,17 @@ package tempcontrolplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
 	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/authentication/request/x509"
@@ -17,7 +20,9 @@ import (
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	"k8s.io/apiserver/pkg/server/options/encryptionconfig"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/component-base/compatibility"
@@ -94,7 +99,12 @@ func buildAPIServer(cfg *Config, admin *rest.Config) (*genericapiserver.GenericA
 	c.ShutdownDelayDuration = 0
 	c.ShutdownWatchTerminationGracePeriod = 0
 
+	transformers, err := loadEncryption(cfg.AssetDir)
+	if err != nil {
+		return nil, nil, err
+	}
 	apis, err := registry.Build(registry.Options{
+		Transformers: transformers,
 		Etcd: storagebackend.TransportConfig{
 			ServerList:    cfg.EtcdClientURLs(),
 			CertFile:      assets.Path(cfg.AssetDir, assets.APIServerEtcdClientCert),
@@ -125,6 +135,23 @@ func buildAPIServer(cfg *Config, admin *rest.Config) (*genericapiserver.GenericA
 		return nil, nil, err
 	}
 	return s, tl, nil
+}
+
+// loadEncryption reads the asset dir's EncryptionConfiguration with
+// kube-apiserver's own loader, so that the temporary apiserver writes Secrets
+// exactly as encrypted as kube-apiserver will (and reads what kube-apiserver
+// wrote, from a snapshot). An asset dir rendered before encryption at rest
+// has none: values are then stored as they are.
+func loadEncryption(assetDir string) (map[schema.GroupResource]value.Transformer, error) {
+	p := assets.Path(assetDir, assets.EncryptionConfig)
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	ec, err := encryptionconfig.LoadEncryptionConfig(context.Background(), p, false, "bootstrap-temporary-apiserver")
+	if err != nil {
+		return nil, fmt.Errorf("asset %s: %w", p, err)
+	}
+	return ec.Transformers, nil
 }
 
 func createSystemNamespaces(ctx context.Context, lc *rest.Config) error {

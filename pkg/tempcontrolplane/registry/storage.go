@@ -9,6 +9,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/value"
 )
 
 // StoragePrefix is kube-apiserver's default etcd prefix.
@@ -21,8 +22,9 @@ const StorageMediaType = "application/vnd.kubernetes.protobuf"
 // restOptionsGetter hands every store the same etcd transport with a codec
 // and key prefix chosen exactly as kube-apiserver's storage factory would.
 type restOptionsGetter struct {
-	transport storagebackend.TransportConfig
-	kinds     map[schema.GroupResource]*kindSpec
+	transport    storagebackend.TransportConfig
+	transformers map[schema.GroupResource]value.Transformer
+	kinds        map[schema.GroupResource]*kindSpec
 }
 
 func (g *restOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Object) (generic.RESTOptions, error) {
@@ -50,6 +52,11 @@ func (g *restOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Ob
 	}
 	cfg.Codec = codec
 	cfg.EncodeVersioner = versioner
+	// As kube-apiserver's storage factory: the resource's transformer from
+	// the encryption configuration, identity otherwise.
+	if t, ok := g.transformers[gr]; ok {
+		cfg.Transformer = t
+	}
 	prefix := k.storagePrefix
 	if prefix == "" {
 		prefix = k.resource

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
+	"k8s.io/apiserver/pkg/storage/value"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	Etcd storagebackend.TransportConfig
 	// ServiceCIDR is where ClusterIPs come from.
 	ServiceCIDR string
+	// Transformers encrypt values at rest, per resource (from the asset
+	// dir's EncryptionConfiguration); resources without one are stored as is.
+	Transformers map[schema.GroupResource]value.Transformer
 }
 
 // APIs is the built registry: what to install into a generic apiserver.
@@ -47,7 +51,7 @@ func Build(opts Options) (*APIs, error) {
 	if err != nil {
 		return nil, err
 	}
-	getter := &restOptionsGetter{transport: opts.Etcd, kinds: map[schema.GroupResource]*kindSpec{}}
+	getter := &restOptionsGetter{transport: opts.Etcd, transformers: opts.Transformers, kinds: map[schema.GroupResource]*kindSpec{}}
 	groups := map[string]*genericapiserver.APIGroupInfo{}
 	var order []string
 	var nsStore *genericregistry.Store
