@@ -46,12 +46,15 @@ func TestBench(t *testing.T) {
 		if !t.Run(fmt.Sprintf("A%d-bootstrap", i), func(t *testing.T) { runBootstrap(t, rep, i, last) }) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("run A%d failed (see go test output)", i))
 		}
-		if !t.Run(fmt.Sprintf("B%d-kubeadm", i), func(t *testing.T) { runKubeadm(t, rep, i) }) {
+		if !t.Run(fmt.Sprintf("B%d-kubeadm", i), func(t *testing.T) { runKubeadm(t, rep, i, last) }) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("run B%d failed (see go test output)", i))
 		}
 	}
 	rep.Notes = append(rep.Notes, machineNote("at end"))
 }
+
+// powerCycles is how many power cuts the last node of each kind goes through.
+const powerCycles = 3
 
 // benchOut is BENCH_OUT; each run's main log is kept in its logs/ dir.
 var benchOut string
@@ -153,6 +156,17 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	if !recover {
 		return
 	}
+	// Power cuts of the same cluster: the guard brings it back.
+	for c := 1; c <= powerCycles; c++ {
+		node.PowerCut(t)
+		since := node.PowerOn(t, assetDir)
+		res, err := framework.WaitPowerCycle(context.Background(), assets.Path(assetDir, assets.AdminKubeconfig), since, 5*time.Minute)
+		if err != nil {
+			t.Fatalf("power cycle %d: %v", c, err)
+		}
+		rep.PowerCycle = append(rep.PowerCycle, res.SelfHostedReadyz.Seconds())
+		t.Logf("power cycle %d: %s", c, res)
+	}
 	backup := node.BackupEtcd(t, assetDir)
 	node.DestroyControlPlane(t, assetDir)
 	d, rp, err := node.RunRecover(t, assetDir, backup, 10*time.Minute)
@@ -167,13 +181,31 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 // runKubeadm is run B: kubeadm init on a fresh node until it exited 0 and
 // the control plane is healthy. /etc/kubernetes is claimed before the node
 // starts so that it is removed after the node is torn down.
-func runKubeadm(t *testing.T, rep *Report, i int) {
+func runKubeadm(t *testing.T, rep *Report, i int, last bool) {
 	framework.ClaimKubeadmHost(t)
 	node := framework.StartNode(t, framework.NodeOptions{})
 	t.Cleanup(func() {
 		keepLog(t, filepath.Join(node.LogDir(), "kubeadm-init.log"), fmt.Sprintf("B%d-kubeadm-init.log", i))
 	})
 	res := node.RunKubeadmInit(t, 5*time.Minute)
+	defer func() {
+		if !last {
+			return
+		}
+		// The anchor: kubeadm's static pods after the same power cuts.
+		env := []string{"KUBELET_KUBECONFIG=" + filepath.Join(framework.KubernetesDir, "kubelet.conf"),
+			"KUBELET_CLIENT_CA=" + filepath.Join(node.KubeadmDir(), "pki", "ca.crt")}
+		for c := 1; c <= powerCycles; c++ {
+			node.PowerCut(t)
+			since := node.PowerOnWith(t, env)
+			r, err := framework.WaitPowerCycle(context.Background(), filepath.Join(framework.KubernetesDir, "admin.conf"), since, 5*time.Minute)
+			if err != nil {
+				t.Fatalf("kubeadm power cycle %d: %v", c, err)
+			}
+			rep.KubeadmPowerCycle = append(rep.KubeadmPowerCycle, r.SelfHostedReadyz.Seconds())
+			t.Logf("kubeadm power cycle %d: %s", c, r)
+		}
+	}()
 	rep.Runs = append(rep.Runs, Run{Kind: KindKubeadm, Index: i, Metrics: map[string]float64{
 		"kubeadm_init_s":               res.Total.Seconds(),
 		"exit_s":                       res.Exit.Seconds(),

@@ -80,7 +80,12 @@ type Report struct {
 	Runs       []Run
 	PhaseOrder []string // phases of start in the order start ran them
 	Recover    []float64
-	Handover   struct{ Requests, Failed int64 }
+	// PowerCycle and KubeadmPowerCycle: /readyz of the self-hosted
+	// kube-apiserver (of kubeadm's static pod) after the kubelet's start,
+	// one value per power cut of the last node of each kind.
+	PowerCycle        []float64
+	KubeadmPowerCycle []float64
+	Handover          struct{ Requests, Failed int64 }
 	Notes      []string // anything a reader must know (failed runs, load)
 }
 
@@ -163,6 +168,12 @@ func (r *Report) Table() string {
 	if len(r.Recover) > 0 {
 		row("recover_s (bootstrap recover --etcd-backup)", Summarize(r.Recover))
 	}
+	if len(r.PowerCycle) > 0 {
+		row("power_cycle_api_s (kubelet start -> /readyz)", Summarize(r.PowerCycle))
+	}
+	if len(r.KubeadmPowerCycle) > 0 {
+		row("kubeadm_power_cycle_api_s", Summarize(r.KubeadmPowerCycle))
+	}
 	if len(r.PhaseOrder) > 0 {
 		fmt.Fprintf(&b, "phases of bootstrap start (-v 1):\n")
 		for _, p := range r.PhaseOrder {
@@ -203,7 +214,15 @@ func (r *Report) JSON() ([]byte, error) {
 		phases[p] = *med(vs)
 	}
 	pairs := len(r.Ratios())
+	var powerRatio *float64
+	if a, b := med(r.PowerCycle), med(r.KubeadmPowerCycle); a != nil && b != nil && *b > 0 {
+		v := round3(*a / *b)
+		powerRatio = &v
+	}
 	out := map[string]any{
+		"power_cycle_api_s":         med(r.PowerCycle),
+		"kubeadm_power_cycle_api_s": med(r.KubeadmPowerCycle),
+		"power_cycle_vs_kubeadm":    powerRatio,
 		"start_s":                  med(r.values(KindBootstrap, "start_s")),
 		"start_only_s":             med(r.values(KindBootstrap, "start_only_s")),
 		"render_s":                 med(r.values(KindBootstrap, "render_s")),

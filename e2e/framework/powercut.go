@@ -52,6 +52,23 @@ func (n *Node) PowerOn(t testing.TB, assetDir string) (kubeletStarted time.Time)
 	return kubeletStarted
 }
 
+// PowerOnWith boots the node like PowerOn, with a kubelet started with
+// another tool's files (node.sh kubelet's KUBELET_KUBECONFIG and
+// KUBELET_CLIENT_CA in env: kubeadm's, in make bench).
+func (n *Node) PowerOnWith(t testing.TB, env []string) (kubeletStarted time.Time) {
+	t.Helper()
+	for _, step := range []string{"net", "containerd"} {
+		if out, err := n.script(step); err != nil {
+			t.Fatalf("node.sh %s: %v\n%s", step, err, out)
+		}
+	}
+	kubeletStarted = time.Now()
+	if out, err := n.scriptEnv(env, "kubelet"); err != nil {
+		t.Fatalf("node.sh kubelet: %v\n%s", err, out)
+	}
+	return kubeletStarted
+}
+
 // PowerCycleResult is what a node's control plane did after a power cycle,
 // each time from the kubelet's start.
 type PowerCycleResult struct {
