@@ -24,12 +24,14 @@ import (
 // figures go to the log and to make bench).
 const powerCycleHardLimit = 60 * time.Second
 
-// TestPowerCycle: a one-node cluster made by render + start comes back from
+// TestPowerCycle (issues 11 and 18): a one-node cluster made by render +
+// start comes back from
 // power cuts with no manual step — the guard static pod that start installs
 // brings the self-hosted control plane back — and loses no acknowledged
 // write. Three cuts of the same cluster: right after 1,000 acknowledged
 // writes, right after a roll-out of a changed kube-apiserver DaemonSet (the
-// new spec must come back), and in the middle of a stream of writes. Then
+// new spec must come back), and in the middle of a stream of writes. Then a
+// NoExecute taint on the only node (the control plane keeps serving), and
 // partial losses: every kube-apiserver pod deleted at once, then every
 // control-plane pod at once.
 func TestPowerCycle(t *testing.T) {
@@ -79,6 +81,9 @@ func TestPowerCycle(t *testing.T) {
 			readyz, readyz[len(readyz)/2].Round(10*time.Millisecond), powerCycleHardLimit)
 	}
 
+	t.Run("NoExecute taint on the only node", func(t *testing.T) {
+		noExecuteTaint(t, cs, node.Name)
+	})
 	t.Run("every kube-apiserver pod deleted", func(t *testing.T) {
 		partialLoss(t, cs, kubeconfig, assets.KubeAPIServer)
 	})
@@ -315,4 +320,65 @@ func hasArg(p *corev1.Pod, arg string) bool {
 		}
 	}
 	return false
+}
+
+// noExecuteTaint taints the only node NoExecute, as `kubectl taint node N
+// e2e=evict:NoExecute` would: the control plane must keep serving (no
+// control-plane pod evicted, no failed request), and settle once the taint
+// is removed.
+func noExecuteTaint(t *testing.T, cs kubernetes.Interface, nodeName string) {
+	t.Helper()
+	ctx := context.Background()
+	controlPlane := func() map[string]types.UID {
+		out := map[string]types.UID{}
+		for _, c := range []string{assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy} {
+			pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: assets.ComponentLabel + "=" + c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range pods.Items {
+				if p.DeletionTimestamp == nil {
+					out[p.Name] = p.UID
+				}
+			}
+		}
+		return out
+	}
+	setTaint := func(on bool) {
+		n, err := cs.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var taints []corev1.Taint
+		for _, tn := range n.Spec.Taints {
+			if tn.Key != "e2e" {
+				taints = append(taints, tn)
+			}
+		}
+		if on {
+			taints = append(taints, corev1.Taint{Key: "e2e", Value: "evict", Effect: corev1.TaintEffectNoExecute})
+		}
+		n.Spec.Taints = taints
+		if _, err := cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := controlPlane()
+	poller := framework.PollHandover(cs)
+	setTaint(true)
+	t.Logf("node %s tainted e2e=evict:NoExecute; watching the control plane for 30 s", nodeName)
+	time.Sleep(30 * time.Second)
+	after := controlPlane()
+	setTaint(false)
+	r := poller.Stop()
+	t.Logf("under the NoExecute taint: %d requests, %d failed (first error: %s)", r.Requests, r.Failed, r.FirstErr)
+	if r.Requests == 0 || r.Failed > 0 {
+		t.Errorf("the API did not keep serving under a NoExecute taint: %d of %d requests failed (%s)", r.Failed, r.Requests, r.FirstErr)
+	}
+	for name, uid := range before {
+		if after[name] != uid {
+			t.Errorf("control-plane pod %s was evicted by the NoExecute taint", name)
+		}
+	}
+	assertSelfHostedAndSettled(t, cs)
 }
