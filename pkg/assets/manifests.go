@@ -3,18 +3,21 @@ package assets
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 )
 
-// File is one rendered file: an asset path and its content.
+// File is one rendered file: an asset path, its content and its mode.
 type File struct {
 	Path string
 	Data []byte
+	Mode os.FileMode
 }
 
 // Names of the self-hosted workloads and their Secrets and ConfigMaps.
@@ -65,7 +68,15 @@ func (r *renderer) manifests(p *PKI, k *Kubeconfigs, encryption []byte) ([]File,
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", g.path, err)
 		}
-		files = append(files, File{Path: g.path, Data: data})
+		// A manifest with a Secret holds credentials (private keys, tokens,
+		// kubeconfigs, the encryption key): as private as the key files.
+		mode := os.FileMode(0o644)
+		for _, o := range objs {
+			if _, ok := o.(*corev1.Secret); ok {
+				mode = 0o600
+			}
+		}
+		files = append(files, File{Path: g.path, Data: data, Mode: mode})
 	}
 	return files, nil
 }

@@ -85,7 +85,7 @@ func Render(cfg *v1alpha1.BootstrapConfiguration, dir string, opts Options) (*Re
 		return nil, err
 	}
 	for _, f := range files {
-		if err := r.writeFile(f.Path, f.Data, 0o644); err != nil {
+		if err := r.writeFile(f.Path, f.Data, f.Mode); err != nil {
 			return nil, err
 		}
 	}
