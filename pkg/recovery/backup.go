@@ -11,7 +11,6 @@ import (
 
 	clientsnapshot "go.etcd.io/etcd/client/v3/snapshot"
 	"go.etcd.io/etcd/etcdutl/v3/snapshot"
-	"go.uber.org/zap"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
@@ -170,7 +169,11 @@ func (o BackupOptions) target() (path string, dir bool, err error) {
 	return o.Output, false, nil
 }
 
-// Verify checks a snapshot file's integrity and returns its status.
+// Verify checks a snapshot file's integrity and returns its status. A file
+// that is not a bolt database, is truncated, or has damaged pages is an
+// error saying so; bbolt's own checks, which panic on damaged pages, run in
+// a child process (see isolatedStatus), so that no snapshot can crash the
+// command.
 func Verify(path string) (snapshot.Status, error) {
 	if _, err := os.Stat(path); err != nil {
 		return snapshot.Status{}, err
@@ -178,7 +181,7 @@ func Verify(path string) (snapshot.Status, error) {
 	if err := checkBoltShape(path); err != nil {
 		return snapshot.Status{}, fmt.Errorf("%s is not a valid etcd snapshot: %w", path, err)
 	}
-	st, err := snapshot.NewV3(zap.NewNop()).Status(path)
+	st, err := isolatedStatus(path)
 	if err != nil {
 		return st, fmt.Errorf("%s is not a valid etcd snapshot: %w", path, err)
 	}
