@@ -62,46 +62,24 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 		return err
 	}
 	p.Infof("guard", "Guarding the control plane of node %s: kube-apiserver on %s, probed every %s", cfg.Node.Name, pr.url, o.Interval)
-	var downSince, stuckSince time.Time
+	var w watch
 	lastState := ""
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
-		now := time.Now()
 		st := pr.probe(ctx)
 		if st.String() != lastState {
 			p.Infof("guard", "%s", st)
 			lastState = st.String()
 		}
-		switch {
-		case st.down:
-			stuckSince = time.Time{}
-			if downSince.IsZero() {
-				downSince = now
-			}
-		case st.serving && st.stuck != "":
-			downSince = time.Time{}
-			if stuckSince.IsZero() {
-				stuckSince = now
-			}
-		default:
-			downSince, stuckSince = time.Time{}, time.Time{}
-		}
-		var why string
-		switch {
-		case !downSince.IsZero() && now.Sub(downSince) >= o.DownAfter:
-			why = fmt.Sprintf("no kube-apiserver has listened on %s for %s", pr.url, ui.Seconds(now.Sub(downSince)))
-		case !stuckSince.IsZero() && now.Sub(stuckSince) >= o.StuckAfter:
-			why = fmt.Sprintf("%s for %s", st.stuck, ui.Seconds(now.Sub(stuckSince)))
-		}
-		if why != "" {
+		if why := w.observe(st, time.Now(), o); why != "" {
 			if err := recoverNow(ctx, o, p, why); err != nil {
 				p.Infof("guard", "Recovery failed: %v; trying again in %s", err, o.Backoff)
 				if !sleep(ctx, o.Backoff) {
 					return nil
 				}
 			}
-			downSince, stuckSince, lastState = time.Time{}, time.Time{}, ""
+			w, lastState = watch{}, ""
 			continue
 		}
 		select {
@@ -111,6 +89,34 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// watch remembers since when the control plane has been down or stuck.
+type watch struct{ downSince, stuckSince time.Time }
+
+// observe records a probe's state at now and says why to recover, or "".
+func (w *watch) observe(st state, now time.Time, o Options) string {
+	switch {
+	case st.down:
+		w.stuckSince = time.Time{}
+		if w.downSince.IsZero() {
+			w.downSince = now
+		}
+	case st.serving && st.stuck != "":
+		w.downSince = time.Time{}
+		if w.stuckSince.IsZero() {
+			w.stuckSince = now
+		}
+	default: // serving, or listening while it starts: let it
+		*w = watch{}
+	}
+	switch {
+	case !w.downSince.IsZero() && now.Sub(w.downSince) >= o.DownAfter:
+		return fmt.Sprintf("no kube-apiserver has listened on loopback for %s", ui.Seconds(now.Sub(w.downSince)))
+	case !w.stuckSince.IsZero() && now.Sub(w.stuckSince) >= o.StuckAfter:
+		return fmt.Sprintf("%s, for %s", st.stuck, ui.Seconds(now.Sub(w.stuckSince)))
+	}
+	return ""
 }
 
 // recoverNow runs `bootstrap recover` on the node's running etcd.
