@@ -13,6 +13,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/configflags"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
+	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -27,6 +28,9 @@ type Options struct {
 	AssetDir    string
 	EtcdDataDir string
 	Timeout     time.Duration
+	// AllowPortSharing lets the apiserver join a port another process
+	// already listens on with SO_REUSEPORT (refused by default).
+	AllowPortSharing bool
 }
 
 // NewCommand returns `bootstrap temp-control-plane`.
@@ -38,7 +42,9 @@ func NewCommand(g *global.Options) *cobra.Command {
 		Short: "Run only the boot etcd member and the temporary apiserver, until interrupted",
 		Long: `temp-control-plane runs what 'bootstrap start' runs first: an embedded etcd
 member on the boot ports and the temporary apiserver on the advertise address
-(shared with SO_REUSEPORT), from an asset dir 'bootstrap render' wrote. It stops
+(bound with SO_REUSEPORT, so that a self-hosted kube-apiserver can take over),
+from an asset dir 'bootstrap render' wrote. It refuses (exit 2) when another
+process already listens on that port, unless --allow-port-sharing is given. It stops
 on SIGINT or SIGTERM; the etcd data dir is kept.
 
 The configuration comes from the asset dir's bootstrap-config.yaml unless
@@ -64,6 +70,7 @@ The configuration comes from the asset dir's bootstrap-config.yaml unless
 	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir `bootstrap render` wrote")
 	cmd.Flags().StringVar(&o.EtcdDataDir, "etcd-data-dir", "", "boot etcd data dir (default: etcd.local.bootDataDir of the configuration)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", time.Minute, "give up if not ready after this long")
+	cmd.Flags().BoolVar(&o.AllowPortSharing, "allow-port-sharing", false, "listen even when another process (a running kube-apiserver) holds the apiserver port with SO_REUSEPORT; it then answers a share of that port's connections")
 	cfg.AddFlags(cmd.Flags())
 	return cmd
 }
@@ -83,6 +90,13 @@ func Run(ctx context.Context, p *ui.Printer, flags *configflags.Flags, o Options
 		cfg.EtcdDataDir = o.EtcdDataDir
 	}
 	cfg.ReadyTimeout = o.Timeout
+	if holder := tempcontrolplane.PortHolder(cfg.BindAddress, cfg.BindPort); holder != "" {
+		if !o.AllowPortSharing {
+			return failure.Preflight(fmt.Errorf("the apiserver port %s:%d is held by %s: the temporary apiserver would share it (SO_REUSEPORT) and answer a share of its connections from its own etcd. "+
+				"Stop that process, choose another --bind-port, or pass --allow-port-sharing if sharing is what you want (nothing was started)", cfg.BindAddress, cfg.BindPort, holder))
+		}
+		p.Infof("temp-control-plane", "WARNING sharing the apiserver port %s:%d with %s (--allow-port-sharing): new connections go to either", cfg.BindAddress, cfg.BindPort, holder)
+	}
 	p.Infof("temp-control-plane", "Starting etcd (data dir %s, client %s) and the temporary apiserver on %s",
 		cfg.EtcdDataDir, cfg.EtcdClientURL(), cfg.APIServerURL())
 	cp, err := tempcontrolplane.New(cfg)
