@@ -35,10 +35,14 @@ func (r *renderer) apiServer(p *PKI, encryption []byte) ([]runtime.Object, error
 	if err != nil {
 		return nil, err
 	}
+	policy, err := EncodeYAML(auditPolicy())
+	if err != nil {
+		return nil, err
+	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: r.meta(KubeAPIServer+"-config", KubeAPIServer),
-		Data:       map[string]string{"authentication.yaml": authenticationConfig},
+		Data:       map[string]string{"authentication.yaml": authenticationConfig, auditPolicyCM: string(policy)},
 	}
 	return []runtime.Object{r.serviceAccount(KubeAPIServer, KubeAPIServer), secret, cm, r.apiServerDaemonSet()}, nil
 }
@@ -83,7 +87,7 @@ func (r *renderer) apiServerSecret(p *PKI, encryption []byte) (*corev1.Secret, e
 func (r *renderer) apiServerFlags() map[string]string {
 	c := r.cfg
 	pki := func(f string) string { return pkiMountPath + "/" + f }
-	return map[string]string{
+	return withFlags(map[string]string{
 		"advertise-address":                  c.APIServer.AdvertiseAddress,
 		"allow-privileged":                   "true",
 		"authentication-config":              configMountPath + "/authentication.yaml",
@@ -117,7 +121,7 @@ func (r *renderer) apiServerFlags() map[string]string {
 		"service-cluster-ip-range":           c.Networking.ServiceCIDR,
 		"tls-cert-file":                      pki("apiserver.crt"),
 		"tls-private-key-file":               pki("apiserver.key"),
-	}
+	}, auditFlags(), tlsFlags())
 }
 
 // etcdServers is the local persistent member, or the external cluster.
@@ -168,12 +172,14 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 				{Name: "pki", MountPath: pkiMountPath, ReadOnly: true},
 				{Name: "config", MountPath: configMountPath, ReadOnly: true},
 				{Name: "ca-certs", MountPath: "/etc/ssl/certs", ReadOnly: true},
+				{Name: "audit-log", MountPath: auditLogDir},
 			},
 		}},
 		Volumes: []corev1.Volume{
 			secretVolume("pki", KubeAPIServer),
 			configMapVolume("config", KubeAPIServer+"-config"),
 			hostPathVolume("ca-certs", "/etc/ssl/certs", corev1.HostPathDirectoryOrCreate),
+			hostPathVolume("audit-log", auditLogDir, corev1.HostPathDirectoryOrCreate),
 		},
 	}
 	completePodSpec(&spec)

@@ -32,7 +32,7 @@ func (r *renderer) controllerManager(p *PKI, k *Kubeconfigs) ([]runtime.Object, 
 	})
 	c := r.cfg
 	pki := func(f string) string { return pkiMountPath + "/" + f }
-	flags := map[string]string{
+	flags := withFlags(map[string]string{
 		"allocate-node-cidrs":              "true",
 		"authentication-kubeconfig":        pki("kubeconfig"),
 		"authorization-kubeconfig":         pki("kubeconfig"),
@@ -52,7 +52,7 @@ func (r *renderer) controllerManager(p *PKI, k *Kubeconfigs) ([]runtime.Object, 
 		"service-account-private-key-file": pki("service-account.key"),
 		"service-cluster-ip-range":         c.Networking.ServiceCIDR,
 		"use-service-account-credentials":  "true",
-	}
+	}, tlsFlags())
 	dep := r.controlPlaneDeployment(KubeControllerManager, c.Images.KubeControllerManager,
 		args(flags, c.ControllerManager.ExtraArgs), 10257, resources("100m", "128Mi"))
 	return []runtime.Object{r.serviceAccount(KubeControllerManager, KubeControllerManager), secret, dep, r.pdb(KubeControllerManager)}, nil
@@ -62,7 +62,7 @@ func (r *renderer) controllerManager(p *PKI, k *Kubeconfigs) ([]runtime.Object, 
 func (r *renderer) scheduler(k *Kubeconfigs) ([]runtime.Object, error) {
 	secret := r.secret(KubeScheduler, KubeScheduler, map[string][]byte{"kubeconfig": k.Scheduler})
 	kc := pkiMountPath + "/kubeconfig"
-	flags := map[string]string{
+	flags := withFlags(map[string]string{
 		"authentication-kubeconfig": kc,
 		"authorization-kubeconfig":  kc,
 		"bind-address":              "127.0.0.1",
@@ -70,7 +70,7 @@ func (r *renderer) scheduler(k *Kubeconfigs) ([]runtime.Object, error) {
 		"leader-elect":              "true",
 		"permit-port-sharing":       "true",
 		"profiling":                 "false",
-	}
+	}, tlsFlags())
 	dep := r.controlPlaneDeployment(KubeScheduler, r.cfg.Images.KubeScheduler,
 		args(flags, r.cfg.Scheduler.ExtraArgs), 10259, resources("50m", "64Mi"))
 	return []runtime.Object{r.serviceAccount(KubeScheduler, KubeScheduler), secret, dep, r.pdb(KubeScheduler)}, nil

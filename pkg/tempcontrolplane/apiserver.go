@@ -25,9 +25,11 @@ import (
 	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/compatibility"
 	"k8s.io/kube-openapi/pkg/common"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane/openapi"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane/registry"
@@ -72,7 +74,16 @@ func buildAPIServer(cfg *Config, admin *rest.Config) (*genericapiserver.GenericA
 	tl := &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
 
 	c := genericapiserver.NewConfig(registry.Codecs)
-	c.SecureServing = &genericapiserver.SecureServingInfo{Listener: tl, Cert: servingCert}
+	// The same TLS policy as the kube-apiserver it hands over to.
+	minTLS, err := cliflag.TLSVersion(v1alpha1.MinTLSVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	suites, err := cliflag.TLSCipherSuites(v1alpha1.TLSCipherSuites)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.SecureServing = &genericapiserver.SecureServingInfo{Listener: tl, Cert: servingCert, MinTLSVersion: minTLS, CipherSuites: suites}
 	c.SecureServing.ClientCA = clientCA
 	c.PublicAddress = net.ParseIP(cfg.BindAddress)
 	c.ExternalAddress = net.JoinHostPort(cfg.BindAddress, fmt.Sprint(cfg.BindPort))
