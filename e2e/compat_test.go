@@ -148,7 +148,7 @@ func TestCompatibilityWithKubeAPIServer(t *testing.T) {
 		AssetDir: assetDir, BindAddress: "127.0.0.1", BindPort: freeLocalPort(t),
 		EtcdName: "compat", EtcdDataDir: filepath.Join(t.TempDir(), "etcd"),
 		EtcdClientPort: freeLocalPort(t), EtcdPeerPort: freeLocalPort(t),
-		KubernetesVersion: "v1.37.2", ServiceCIDR: "10.96.0.0/12",
+		KubernetesVersion: framework.KubernetesVersion, ServiceCIDR: "10.96.0.0/12",
 	}
 	cp, err := tempcontrolplane.New(cfg)
 	if err != nil {

@@ -224,8 +224,8 @@ func assertSelfHostedAndSettled(t *testing.T, cs kubernetes.Interface) {
 	t.Helper()
 	waitKubeSystemReady(t, cs)
 	v, err := cs.Discovery().ServerVersion()
-	if err != nil || tempcontrolplane.IsTemporary(v) || v.GitVersion != "v1.37.2" {
-		t.Errorf("/version after recover: %+v, %v; want kube-apiserver v1.37.2", v, err)
+	if err != nil || tempcontrolplane.IsTemporary(v) || v.GitVersion != framework.KubernetesVersion {
+		t.Errorf("/version after recover: %+v, %v; want kube-apiserver %s", v, err, framework.KubernetesVersion)
 	}
 	restarts := func() map[string]int32 {
 		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(context.Background(), metav1.ListOptions{})
@@ -265,7 +265,7 @@ func waitKubeSystemReady(t *testing.T, cs kubernetes.Interface) {
 		var notReady []string
 		for i := range pods.Items {
 			p := &pods.Items[i]
-			coreDNSMissing := p.Labels["k8s-app"] == "kube-dns" && !framework.HasImage("registry.k8s.io/coredns/coredns:v1.15.0")
+			coreDNSMissing := p.Labels["k8s-app"] == "kube-dns" && !framework.HasImage(framework.CoreDNSImage)
 			if p.DeletionTimestamp == nil && !coreDNSMissing && !ready(p) {
 				notReady = append(notReady, p.Name)
 			}

@@ -60,8 +60,8 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 
 	ctx := context.Background()
 	v, err := cs.Discovery().ServerVersion()
-	if err != nil || v.GitVersion != "v1.37.2" || tempcontrolplane.IsTemporary(v) {
-		t.Errorf("/version = %+v, %v; want kube-apiserver v1.37.2", v, err)
+	if err != nil || v.GitVersion != framework.KubernetesVersion || tempcontrolplane.IsTemporary(v) {
+		t.Errorf("/version = %+v, %v; want kube-apiserver %s", v, err, framework.KubernetesVersion)
 	}
 	pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -93,7 +93,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 				t.Errorf("%s pod %s owned by %s, want a ReplicaSet", comp, p.Name, kind)
 			}
 		}
-		if (comp != "" || p.Labels["k8s-app"] == "kube-dns" && framework.HasImage("registry.k8s.io/coredns/coredns:v1.15.0")) && !ready(&p) {
+		if (comp != "" || p.Labels["k8s-app"] == "kube-dns" && framework.HasImage(framework.CoreDNSImage)) && !ready(&p) {
 			t.Errorf("pod %s is not ready: %s", p.Name, framework.PodSummary(&p))
 		}
 	}

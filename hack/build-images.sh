@@ -19,7 +19,7 @@ args=(
 	-kube-proxy-image "${KUBE_PROXY_IMAGE:-${REPO}/kube-proxy:${KUBE_VERSION}}"
 	-etcd-image "${ETCD_IMAGE:-${REPO}/etcd:${ETCD_VERSION#v}-0}"
 	-coredns-image "${COREDNS_IMAGE:-${REPO}/coredns/coredns:${COREDNS_VERSION}}"
-	-pause-image "${PAUSE_IMAGE:-${REPO}/pause:3.10.2}"
+	-pause-image "${PAUSE_IMAGE:-${REPO}/pause:${PAUSE_VERSION}}"
 	-testserver-image "${TESTSERVER_IMAGE:-localhost/bootstrap-e2e/testserver:v1}"
 )
 for t in ${ETCD_EXTRA_TAGS:-${REPO}/etcd:3.7.0-0}; do args+=(-etcd-extra-tag "${t}"); done

@@ -5,7 +5,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +12,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/poddiag"
 )
 
 // NewClient returns a clientset for a kubeconfig file (short timeouts: the
@@ -139,66 +139,22 @@ func WaitPodRunningReady(t testing.TB, cs kubernetes.Interface, namespace, name 
 	return pod
 }
 
+// podReady: the pod's Ready condition is true (a completed pod is not).
 func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	return p.Status.Phase != corev1.PodSucceeded && poddiag.Ready(p)
 }
 
 // PodSummary is a one-line description of a pod's state.
-func PodSummary(p *corev1.Pod) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "phase %s", p.Status.Phase)
-	if p.Status.Reason != "" {
-		fmt.Fprintf(&b, " (%s: %s)", p.Status.Reason, p.Status.Message)
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Status != corev1.ConditionTrue {
-			fmt.Fprintf(&b, "; %s=%s %s", c.Type, c.Status, c.Reason)
-		}
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		switch {
-		case cs.State.Waiting != nil:
-			fmt.Fprintf(&b, "; container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
-		case cs.State.Terminated != nil:
-			fmt.Fprintf(&b, "; container %s terminated: %s exit %d", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
-		case cs.State.Running != nil:
-			fmt.Fprintf(&b, "; container %s running ready=%v restarts=%d", cs.Name, cs.Ready, cs.RestartCount)
-		}
-	}
-	return b.String()
-}
+func PodSummary(p *corev1.Pod) string { return poddiag.Summary(p) }
 
 // LastEvents returns the newest n events of an object as "; events: ..." (best effort).
 func LastEvents(ctx context.Context, cs kubernetes.Interface, namespace, name string, n int) string {
-	evs, err := cs.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("involvedObject.name", name).String(),
-	})
-	if err != nil || len(evs.Items) == 0 {
-		return ""
-	}
-	items := evs.Items
-	sort.Slice(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
-	if len(items) > n {
-		items = items[len(items)-n:]
-	}
 	var parts []string
-	for _, e := range items {
+	for _, e := range poddiag.LastEvents(ctx, cs, namespace, name, n) {
 		parts = append(parts, fmt.Sprintf("%s %s: %s", e.Type, e.Reason, e.Message))
 	}
-	return "; events: " + strings.Join(parts, " | ")
-}
-
-func eventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
+	if len(parts) == 0 {
+		return ""
 	}
-	return e.CreationTimestamp.Time
+	return "; events: " + strings.Join(parts, " | ")
 }

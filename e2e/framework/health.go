@@ -5,8 +5,9 @@ package framework
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
 )
 
 // ControlPlaneHealth is when each control-plane health endpoint first
@@ -38,7 +39,7 @@ func (n *Node) PollControlPlaneHealth(ctx context.Context, begin time.Time) (Con
 	for {
 		all := true
 		for _, c := range checks {
-			if err := httpOK(ctx, client, c.url); err != nil {
+			if err := kubeprobe.HTTPGetOK(ctx, client, c.url); err != nil {
 				all, last = false, fmt.Sprintf("%s: %v", c.url, err)
 				continue
 			}
@@ -56,20 +57,4 @@ func (n *Node) PollControlPlaneHealth(ctx context.Context, begin time.Time) (Con
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func httpOK(ctx context.Context, c *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return nil
 }

@@ -97,7 +97,7 @@ skipPhases: [kubelet-start, addon/coredns]
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
-kubernetesVersion: v1.37.2
+kubernetesVersion: %[5]s
 certificatesDir: %[4]s/pki
 etcd:
   local:
@@ -113,7 +113,7 @@ cgroupDriver: cgroupfs
 failSwapOn: false
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
-`, n.IP, n.Name, n.ContainerdSocket(), n.KubeadmDir())
+`, n.IP, n.Name, n.ContainerdSocket(), n.KubeadmDir(), KubernetesVersion)
 }
 
 // KubeadmInit is when things happened, measured from kubeadm's start.

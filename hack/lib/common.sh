@@ -8,9 +8,17 @@ OUT_DIR="${BOOTSTRAP_HACK_OUT:-${HACK_DIR}/_output}"
 BIN_DIR="${OUT_DIR}/bin"
 IMAGES_DIR="${OUT_DIR}/images"
 
-KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
-ETCD_VERSION="${ETCD_VERSION:-v3.7.3}"
-COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+# The versions of the built components come from one source, the
+# configuration defaults (what `bootstrap render` writes by default);
+# internal/versions' test checks that hack/{k8s,etcd,coredns}/go.mod build them.
+DEFAULTS_GO="${REPO_ROOT}/pkg/apis/bootstrap/v1alpha1/defaults.go"
+default_of() { sed -n "s/^[[:space:]]*$1[[:space:]]*= \"\(.*\)\"/\1/p" "${DEFAULTS_GO}"; }
+KUBE_VERSION="${KUBE_VERSION:-$(default_of DefaultKubernetesVersion)}"
+ETCD_VERSION="${ETCD_VERSION:-v$(default_of EtcdVersion)}"
+COREDNS_VERSION="${COREDNS_VERSION:-$(default_of CoreDNSVersion)}"
+PAUSE_VERSION="${PAUSE_VERSION:-$(default_of PauseVersion)}"
+[[ -n "${KUBE_VERSION}" && "${ETCD_VERSION}" != v && -n "${COREDNS_VERSION}" && -n "${PAUSE_VERSION}" ]] ||
+	{ printf 'cannot read the component versions from %s\n' "${DEFAULTS_GO}" >&2; exit 1; }
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

@@ -3,10 +3,8 @@ package recovery
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"go.etcd.io/etcd/etcdutl/v3/snapshot"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 )
 
 // RevisionBump is added to the restored revision, and the result marked
@@ -77,7 +76,7 @@ func RestoreBootMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (
 	if err := moveAsideIfUsed(l.DataDir, o.Force, o.Now(), o.Logf); err != nil {
 		return st, err
 	}
-	peer := "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(l.BootPeerPort)))
+	peer := endpoints.BootEtcdPeer(cfg)
 	err = snapshot.NewV3(zap.NewNop()).Restore(snapshot.RestoreConfig{
 		SnapshotPath:        src,
 		Name:                assets.BootEtcdMemberName,

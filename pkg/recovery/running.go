@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -22,7 +21,7 @@ func findRunningEtcd(ctx context.Context, assetDir string, cfg *v1alpha1.Bootstr
 	if cfg.Etcd.Local == nil {
 		return nil, errors.New("no source given and etcd is external: pass --etcd-endpoints with its client URLs, --etcd-backup FILE or --etcd-data-dir DIR")
 	}
-	ep := localEtcdEndpoint(cfg)
+	ep := endpoints.EtcdClient(cfg)
 	cli, err := etcdutil.New(assetDir, ep)
 	if err != nil {
 		return nil, err
@@ -73,9 +72,4 @@ func checkRunningEtcd(ctx context.Context, assetDir string, endpoints []string, 
 		return nil, fmt.Errorf("etcd answers but cannot serve a quorum read (%w): with members lost for good, restore from a backup or a data dir instead", err)
 	}
 	return cli, nil
-}
-
-// localEtcdEndpoint is where the asset dir's persistent member serves clients.
-func localEtcdEndpoint(cfg *v1alpha1.BootstrapConfiguration) string {
-	return "https://" + net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
 }

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/poddiag"
 )
 
 // A control plane is only as alive as the pods it runs on. A pod that is
@@ -123,7 +125,7 @@ func liveReadyPodOnNode(ctx context.Context, cs kubernetes.Interface, ns string,
 			state = "pod " + p.Name + " is terminating"
 			continue
 		}
-		if podReady(p) {
+		if poddiag.Ready(p) {
 			return true, "pod " + p.Name + " Ready"
 		}
 		state = "pod " + p.Name + " not Ready"

@@ -3,11 +3,10 @@ package start
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"time"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
@@ -30,16 +29,12 @@ func (f *flow) skipTemp(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	defer cli.Close()
-	m, err := memberByPeerURL(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort))
+	m, err := memberByPeerURL(ctx, cli, endpoints.BootEtcdPeer(f.cfg))
 	if err != nil || m != nil { // no answer: no quorum without the boot member
 		f.p.Infof("temp-control-plane", "The boot etcd member is still part of the cluster (%v): starting it again", err)
 		return "", nil
 	}
 	return "kube-apiserver already serves and the boot etcd member is gone", nil
-}
-
-func (f *flow) peerURL(port int32) string {
-	return "https://" + net.JoinHostPort(f.cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(port)))
 }
 
 func (f *flow) etcd(ctx context.Context) error {
@@ -48,7 +43,7 @@ func (f *flow) etcd(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	if f.learnerID, err = AddLearner(ctx, cli, f.peerURL(f.cfg.Etcd.Local.PeerPort)); err != nil {
+	if f.learnerID, err = AddLearner(ctx, cli, endpoints.EtcdPeer(f.cfg)); err != nil {
 		return err
 	}
 	f.p.Detailf("etcd", "persistent member %x added as a learner", f.learnerID)
@@ -69,7 +64,7 @@ func (f *flow) removeBootMember(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	if err := RemoveMember(ctx, cli, f.peerURL(f.cfg.Etcd.Local.BootPeerPort), time.Minute); err != nil {
+	if err := RemoveMember(ctx, cli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
 		return err
 	}
 	if err := f.temp.Stop(); err != nil {

@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
+	"github.com/bootstrap-k8s/bootstrap/pkg/poddiag"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
 
@@ -17,12 +19,12 @@ import (
 // cluster's kube-apiserver serving: resume after the hand-over, or, when the
 // control plane is complete, say so and exit 0 without touching anything.
 func (f *flow) detectState(ctx context.Context) (done bool, err error) {
-	hc, err := freshClient(f.admin)
+	c, err := kubeprobe.Fresh(f.admin)
 	if err != nil {
 		return false, err
 	}
-	defer hc.CloseIdleConnections()
-	info, err := getVersion(ctx, hc, f.admin.Host)
+	defer c.Close()
+	info, err := c.Version()
 	if err != nil {
 		return false, nil // nothing serving: bootstrap
 	}
@@ -115,7 +117,7 @@ func (f *flow) waitCoreDNS(ctx context.Context) error {
 func (f *flow) diagnose() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return Diagnose(ctx, f.cs(), assets.KubeSystem)
+	return poddiag.NotReady(ctx, f.cs(), assets.KubeSystem)
 }
 
 // addonsNote says what start did not wait for (--wait=control-plane).

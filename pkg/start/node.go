@@ -2,12 +2,14 @@ package start
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
@@ -80,8 +82,14 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 // LabelControlPlane marks node as a control-plane node, which the
 // control-plane workloads select. A kubelet may not set this label itself.
 func LabelControlPlane(ctx context.Context, cs kubernetes.Interface, node string) error {
-	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:""}}}`, assets.ControlPlaneNodeLabel)
-	_, err := cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: assets.FieldManager})
+	// A strategic merge patch of the one label, built from a typed apply
+	// configuration (which holds only the fields set): the kubelet's fields
+	// stay, and a missing node is an error, where an apply would create one.
+	patch, err := json.Marshal(corev1ac.Node(node).WithLabels(map[string]string{assets.ControlPlaneNodeLabel: ""}))
+	if err != nil {
+		return err
+	}
+	_, err = cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: assets.FieldManager})
 	if err != nil {
 		return fmt.Errorf("labelling node %s %s: %w", node, assets.ControlPlaneNodeLabel, err)
 	}

@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
+	"github.com/bootstrap-k8s/bootstrap/pkg/portcheck"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
@@ -65,20 +64,22 @@ func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Ch
 			}
 			return nil
 		}},
-		{Name: "APIServerPort", Run: func(context.Context) error { return portFree(adv, int(cfg.APIServer.BindPort), "apiServer.bindPort") }},
+		{Name: "APIServerPort", Run: func(context.Context) error {
+			return portcheck.Free(adv, int(cfg.APIServer.BindPort), "apiServer.bindPort")
+		}},
 		{Name: "BootEtcdPorts", Run: func(context.Context) error {
 			if l == nil {
 				return nil
 			}
-			return errors.Join(portFree(adv, int(l.BootClientPort), "etcd.local.bootClientPort"),
-				portFree("127.0.0.1", int(l.BootClientPort), "etcd.local.bootClientPort"),
-				portFree(adv, int(l.BootPeerPort), "etcd.local.bootPeerPort"))
+			return errors.Join(portcheck.Free(adv, int(l.BootClientPort), "etcd.local.bootClientPort"),
+				portcheck.Free("127.0.0.1", int(l.BootClientPort), "etcd.local.bootClientPort"),
+				portcheck.Free(adv, int(l.BootPeerPort), "etcd.local.bootPeerPort"))
 		}},
 		{Name: "EtcdPorts", Run: func(context.Context) error {
 			if l == nil || fileExists(staticEtcd) {
 				return nil // ours, from an earlier run: start converges
 			}
-			return errors.Join(portFree(adv, int(l.ClientPort), "etcd.local.clientPort"), portFree(adv, int(l.PeerPort), "etcd.local.peerPort"))
+			return errors.Join(portcheck.Free(adv, int(l.ClientPort), "etcd.local.clientPort"), portcheck.Free(adv, int(l.PeerPort), "etcd.local.peerPort"))
 		}},
 		{Name: "EtcdDataDir", Run: func(context.Context) error {
 			if l == nil || fileExists(staticEtcd) {
@@ -143,33 +144,15 @@ func CheckAssetDir(dir string) error {
 	return nil
 }
 
-// portFree binds host:port without SO_REUSEPORT: that fails whenever any
-// process listens there, which is what the check wants to know.
-func portFree(host string, port int, field string) error {
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
-	if err == nil {
-		return l.Close()
-	}
-	switch {
-	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("%s is in use by another process (%s): stop it (find it with `ss -ltnp 'sport = :%d'`) or change %s", addr, field, port, field)
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return fmt.Errorf("%s is not an address of this node: fix apiServer.advertiseAddress", host)
-	}
-	return fmt.Errorf("binding %s: %w", addr, err)
-}
-
 // kubeletHealthy asks the kubelet's local health endpoint.
 func kubeletHealthy(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:10248/healthz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
+	// Any answer will do: the kubelet runs, and start waits for it anyway.
+	var status *kubeprobe.StatusError
+	if err := kubeprobe.HTTPGetOK(ctx, http.DefaultClient, "http://127.0.0.1:10248/healthz"); err != nil && !errors.As(err, &status) {
 		return fmt.Errorf("the kubelet does not answer on 127.0.0.1:10248 (%v): start waits for it to register the node, so start it with --kubeconfig <asset-dir>/%s", err, assets.KubeletKubeconfig)
 	}
-	resp.Body.Close()
 	return nil
 }
 

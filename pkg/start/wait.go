@@ -2,43 +2,31 @@ package start
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
+	"github.com/bootstrap-k8s/bootstrap/pkg/poddiag"
+	"github.com/bootstrap-k8s/bootstrap/pkg/waitfor"
 )
 
 // waitFor polls check until it reports done, printing what is still missing
 // every 15 s and returning the last state on timeout: bootkube's silent
 // "Unable to determine api-server readiness" must never happen here.
 func waitFor(ctx context.Context, what string, timeout time.Duration, report func(string), check func(ctx context.Context) (done bool, state string)) error {
-	start := time.Now()
-	lastReport := start
-	state := "not checked yet"
-	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		var done bool
-		done, state = check(ctx)
-		if !done && time.Since(lastReport) >= 15*time.Second {
-			lastReport = time.Now()
-			report(fmt.Sprintf("still waiting for %s after %.0fs: %s", what, time.Since(start).Seconds(), state))
-		}
-		return done, nil
+	_, err := waitfor.Until(ctx, waitfor.Options{What: what, Timeout: timeout, Report: report}, func(ctx context.Context) (bool, string, error) {
+		done, state := check(ctx)
+		return done, state, nil
 	})
-	if err != nil {
-		return fmt.Errorf("timed out after %s waiting for %s: %s", time.Since(start).Round(time.Second), what, state)
-	}
-	return nil
+	return err
 }
 
 // IsTemporary tells the temporary apiserver's /version from kube-apiserver's.
@@ -55,93 +43,37 @@ type IsTemporary func(*version.Info) bool
 func WaitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
 	served := 0
 	return waitFor(ctx, "the self-hosted kube-apiserver to serve", timeout, report, func(ctx context.Context) (bool, string) {
-		var hc *http.Client
+		var c *kubeprobe.Client
 		var info *version.Info
-		var host string
 		var err error
 		for _, cfg := range cfgs {
-			if hc, err = freshClient(cfg); err != nil {
+			if c, err = kubeprobe.Fresh(cfg); err != nil {
 				return false, err.Error()
 			}
-			host = cfg.Host
-			if info, err = getVersion(ctx, hc, host); err == nil || !isDialError(err) {
+			if info, err = c.Version(); err == nil || !kubeprobe.IsDialError(err) {
 				break
 			}
-			hc.CloseIdleConnections()
+			c.Close()
 		}
-		defer hc.CloseIdleConnections()
+		defer c.Close()
 		if err != nil {
-			return false, "GET " + host + "/version: " + err.Error()
+			return false, "GET " + c.Host + "/version: " + err.Error()
 		}
 		if isTemp(info) {
 			return false, fmt.Sprintf("%d/%d probes reached kube-apiserver; this one reached the temporary apiserver", served, need)
 		}
-		if err := getOK(ctx, hc, host+"/readyz"); err != nil {
+		if err := c.Ready(ctx); err != nil {
 			served = 0
 			return false, "kube-apiserver /readyz: " + err.Error()
 		}
-		// /readyz can pass before the RBAC caches hold the roles kube-apiserver
-		// itself just created (cluster-admin): clients would see 403 for a
-		// moment. Require an authorized read to succeed, as a client needs it.
-		if err := getOK(ctx, hc, host+"/api/v1/namespaces/kube-system"); err != nil {
+		if err := c.CanRead(ctx); err != nil {
 			served = 0
 			return false, "kube-apiserver GET kube-system as the admin: " + err.Error()
 		}
+		host := c.Host
 		served++
 		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s on %s", served, need, info.GitVersion, host)
 	})
-}
-
-// isDialError: nothing listens there (as opposed to a server that answered).
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-// freshClient returns a client with a transport of its own: client-go shares
-// transports (and so connections) between equal configs, which would pin
-// every probe to whichever apiserver accepted the first connection. Its
-// requests share one HTTP/1.1 connection, so /version and /readyz reach the
-// same server.
-func freshClient(cfg *rest.Config) (*http.Client, error) {
-	tlsCfg, err := rest.TLSConfigFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}, nil
-}
-
-func getVersion(ctx context.Context, hc *http.Client, host string) (*version.Info, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, host+"/version", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	info := &version.Info{}
-	return info, json.NewDecoder(resp.Body).Decode(info)
-}
-
-func getOK(ctx context.Context, hc *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	return nil
 }
 
 // WaitLeaseHeld waits until a leader-elected component holds its lease.
@@ -239,7 +171,7 @@ func podsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *met
 			continue
 		}
 		total++
-		if podReady(&pods.Items[i]) {
+		if poddiag.Ready(&pods.Items[i]) {
 			ready++
 		}
 	}

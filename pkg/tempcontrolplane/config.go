@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 )
 
 // Config holds every value the temporary control plane needs, explicitly, so
@@ -159,10 +160,10 @@ func (c *Config) EtcdClientURLs() []string {
 
 // EtcdClientURL is the URL clients of the boot member use.
 func (c *Config) EtcdClientURL() string {
-	return fmt.Sprintf("https://%s", net.JoinHostPort("127.0.0.1", fmt.Sprint(c.EtcdClientPort)))
+	return endpoints.BootEtcdClient(int32(c.EtcdClientPort))
 }
 
 // APIServerURL is the URL of the temporary apiserver.
 func (c *Config) APIServerURL() string {
-	return fmt.Sprintf("https://%s", net.JoinHostPort(c.BindAddress, fmt.Sprint(c.BindPort)))
+	return endpoints.HTTPS(c.BindAddress, int32(c.BindPort))
 }

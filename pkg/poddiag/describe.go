@@ -1,4 +1,4 @@
-package start
+package poddiag
 
 import (
 	"context"
@@ -9,13 +9,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 )
 
-// Diagnose describes every kube-system pod that is not ready: its
+// NotReady describes every pod of a namespace that is not ready: its
 // containers' states, restarts, last termination messages, its recent
 // events and the likely cause. It is what `start` prints on a timeout.
-func Diagnose(ctx context.Context, cs kubernetes.Interface, ns string) string {
+func NotReady(ctx context.Context, cs kubernetes.Interface, ns string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
@@ -25,7 +26,7 @@ func Diagnose(ctx context.Context, cs kubernetes.Interface, ns string) string {
 	var b strings.Builder
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if podReady(p) {
+		if Ready(p) {
 			continue
 		}
 		fmt.Fprintf(&b, "  pod %s/%s on node %q: phase %s\n", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase)
@@ -40,7 +41,7 @@ func Diagnose(ctx context.Context, cs kubernetes.Interface, ns string) string {
 				fmt.Fprintf(&b, "      last termination: exit %d (%s) %s\n", t.ExitCode, t.Reason, firstLines(t.Message, 5))
 			}
 		}
-		for _, e := range recentEvents(ctx, cs, p) {
+		for _, e := range LastEvents(ctx, cs, p.Namespace, p.Name, 3) {
 			fmt.Fprintf(&b, "    event %s %s: %s\n", e.Type, e.Reason, e.Message)
 		}
 		if cause := likelyCause(p); cause != "" {
@@ -53,7 +54,8 @@ func Diagnose(ctx context.Context, cs kubernetes.Interface, ns string) string {
 	return b.String()
 }
 
-func podReady(p *corev1.Pod) bool {
+// Ready says whether the pod is Ready (or completed: nothing is stuck).
+func Ready(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
@@ -74,17 +76,56 @@ func containerState(s corev1.ContainerState) string {
 	return "not started"
 }
 
-func recentEvents(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod) []corev1.Event {
-	evs, err := cs.CoreV1().Events(p.Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + p.Name})
+// LastEvents returns the newest n events of an object, oldest first (best
+// effort: none when they cannot be listed).
+func LastEvents(ctx context.Context, cs kubernetes.Interface, namespace, name string, n int) []corev1.Event {
+	evs, err := cs.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("involvedObject.name", name).String(),
+	})
 	if err != nil {
 		return nil
 	}
 	items := evs.Items
-	sort.Slice(items, func(i, j int) bool { return items[i].LastTimestamp.Before(&items[j].LastTimestamp) })
-	if len(items) > 3 {
-		items = items[len(items)-3:]
+	sort.SliceStable(items, func(i, j int) bool { return eventTime(items[i]).Before(eventTime(items[j])) })
+	if len(items) > n {
+		items = items[len(items)-n:]
 	}
 	return items
+}
+
+func eventTime(e corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
+
+// Summary is a one-line description of a pod's state, for logs.
+func Summary(p *corev1.Pod) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "phase %s", p.Status.Phase)
+	if p.Status.Reason != "" {
+		fmt.Fprintf(&b, " (%s: %s)", p.Status.Reason, p.Status.Message)
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			fmt.Fprintf(&b, "; %s=%s %s", c.Type, c.Status, c.Reason)
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		switch {
+		case cs.State.Waiting != nil:
+			fmt.Fprintf(&b, "; container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
+		case cs.State.Terminated != nil:
+			fmt.Fprintf(&b, "; container %s terminated: %s exit %d", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
+		case cs.State.Running != nil:
+			fmt.Fprintf(&b, "; container %s running ready=%v restarts=%d", cs.Name, cs.Ready, cs.RestartCount)
+		}
+	}
+	return b.String()
 }
 
 // likelyCause turns the common failure states into advice.

@@ -1,0 +1,7 @@
+// Package portcheck says whether a TCP address is free to listen on, with a
+// message that names the setting and how to find the process in the way.
+//
+//	if err := portcheck.Free(adv, 6443, "apiServer.bindPort"); err != nil {
+//		return err // "10.0.0.2:6443 is in use by another process (apiServer.bindPort): ..."
+//	}
+package portcheck

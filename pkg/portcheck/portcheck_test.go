@@ -1,0 +1,26 @@
+package portcheck
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+func TestFree(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	err = Free("127.0.0.1", port, "apiServer.bindPort")
+	if err == nil || !strings.Contains(err.Error(), "in use by another process (apiServer.bindPort)") || !strings.Contains(err.Error(), "ss -ltnp") {
+		t.Errorf("busy port: %v", err)
+	}
+	l.Close()
+	if err := Free("127.0.0.1", port, "x"); err != nil {
+		t.Errorf("freed port: %v", err)
+	}
+	if err := Free("192.0.2.1", port, "x"); err == nil || !strings.Contains(err.Error(), "not an address of this node") {
+		t.Errorf("foreign address: %v", err)
+	}
+}
