@@ -37,7 +37,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 	}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.PersistentFlags().IntVarP(&g.Verbosity, "v", "v", 0, "log detail: 1 for more progress lines, 4 and above for component debug logs")
+	root.PersistentFlags().IntVarP(&g.Verbosity, "v", "v", 0, "log detail: 1 for more progress lines and the components' warnings, 4 and above for the components' logs")
 	root.AddCommand(
 		versioncmd.NewCommand(g),
 		rendercmd.NewCommand(g),
@@ -48,16 +48,31 @@ control plane that hands over to the self-hosted one, and exits.`,
 		tempcpcmd.NewCommand(g),
 		guardcmd.NewCommand(g),
 	)
+	refuseUnknownSubcommands(root)
 	return root
 }
 
 // initKlog routes the libraries' klog output to stderr at the chosen level.
+// At -v 0 only errors print: the embedded apiserver and etcd client log
+// info lines ("Adding GroupVersion", "Serving securely") and warnings on
+// every run, which bury bootstrap's own progress lines. -v 1 to 3 add the
+// warnings, -v 4 and above everything.
 func initKlog(v int) error {
 	etcdutil.SetVerbosity(v)
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
-	if err := fs.Set("v", strconv.Itoa(v)); err != nil {
-		return err
+	threshold := "INFO"
+	switch {
+	case v == 0:
+		threshold = "ERROR"
+	case v < 4:
+		threshold = "WARNING"
 	}
-	return fs.Set("logtostderr", "true")
+	for name, value := range map[string]string{"v": strconv.Itoa(v), "logtostderr": "true",
+		"legacy_stderr_threshold_behavior": "false", "stderrthreshold": threshold} {
+		if err := fs.Set(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package tempcontrolplane
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -85,6 +84,13 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		return err
 	}
 	c.server, c.listener = s, tl
+	// http.Server.Shutdown waits for every connection to go idle, and a
+	// watch never does: with a deadline of StopGracePeriod it failed (and
+	// k8s.io/apiserver logged "Failed to shutdown server" at error level on
+	// every hand-over). StopAPIServer closes the remaining connections
+	// after StopGracePeriod, so Shutdown gets until after that to finish
+	// cleanly; the 5 s match StopAPIServer's own limit.
+	s.ShutdownTimeout = c.cfg.StopGracePeriod + closeAllLimit
 	klog.V(1).InfoS("Temporary apiserver built", "took", time.Since(t0))
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -206,6 +212,10 @@ func (c *ControlPlane) APIServerURL() string { return c.cfg.APIServerURL() }
 // this apiserver.
 func (c *ControlPlane) AdminConfig() *rest.Config { return rest.CopyConfig(c.admin) }
 
+// closeAllLimit is how long the apiserver gets to stop once StopAPIServer
+// closed its connections.
+const closeAllLimit = 5 * time.Second
+
 // StopAPIServer stops only the temporary apiserver: new connections go to
 // the self-hosted kube-apiserver sharing the port, in-flight requests get
 // Config.StopGracePeriod, then remaining connections (watches) are closed so
@@ -225,8 +235,8 @@ func (c *ControlPlane) StopAPIServer() error {
 				c.listener.closeAll()
 				select {
 				case <-c.runDone:
-				case <-time.After(5 * time.Second):
-					errs = append(errs, errors.New("temporary apiserver did not stop within 5s of closing its connections"))
+				case <-time.After(closeAllLimit):
+					errs = append(errs, fmt.Errorf("temporary apiserver did not stop within %s of closing its connections", closeAllLimit))
 				}
 			}
 			grace.Stop()

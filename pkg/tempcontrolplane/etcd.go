@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -22,8 +23,9 @@ const DataDirMarker = "bootstrap-cluster"
 
 // bootEtcd is the embedded boot etcd member.
 type bootEtcd struct {
-	cfg  *Config
-	etcd *embed.Etcd
+	cfg     *Config
+	etcd    *embed.Etcd
+	closing *atomic.Bool
 }
 
 // prepareDataDir creates the data dir or checks that it belongs to this
@@ -114,6 +116,12 @@ func startEtcd(cfg *Config) (*bootEtcd, error) {
 	ec.Name = cfg.EtcdName
 	ec.Dir = cfg.EtcdDataDir
 	ec.LogLevel = cfg.EtcdLogLevel
+	closing := &atomic.Bool{}
+	lg, err := etcdLogger(cfg.EtcdLogLevel, closing)
+	if err != nil {
+		return nil, err
+	}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
 	// A new single-member cluster waits a random part of one election timeout
 	// before electing itself: with etcd's defaults (100ms/1000ms) that is up to
 	// ~1.1s of a start budget of 1s. Everything of the boot member runs on one
@@ -145,14 +153,15 @@ func startEtcd(cfg *Config) (*bootEtcd, error) {
 		return nil, fmt.Errorf("starting boot etcd member %q (data dir %s, client port %d, peer port %d): %w",
 			cfg.EtcdName, cfg.EtcdDataDir, cfg.EtcdClientPort, cfg.EtcdPeerPort, err)
 	}
-	b := &bootEtcd{cfg: cfg, etcd: e}
+	b := &bootEtcd{cfg: cfg, etcd: e, closing: closing}
 	select {
 	case <-e.Server.ReadyNotify():
 		return b, nil
 	case err := <-e.Err():
-		e.Close()
+		b.Close()
 		return nil, fmt.Errorf("boot etcd member failed before becoming ready (data dir %s): %w", cfg.EtcdDataDir, err)
 	case <-time.After(cfg.ReadyTimeout):
+		closing.Store(true)
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("boot etcd member not ready after %s (data dir %s, peer URL %s): check the etcd log above", cfg.ReadyTimeout, cfg.EtcdDataDir, peer.String())
@@ -164,5 +173,6 @@ func (b *bootEtcd) Err() <-chan error { return b.etcd.Err() }
 
 // Close stops the member; the data dir stays.
 func (b *bootEtcd) Close() {
+	b.closing.Store(true)
 	b.etcd.Close()
 }

@@ -24,9 +24,10 @@ func NewCommand(g *global.Options) *cobra.Command {
 
 func printDefaults(g *global.Options) *cobra.Command {
 	return &cobra.Command{
-		Use:   "print-defaults",
-		Short: "Print a configuration file with every default filled in",
-		Args:  cobra.NoArgs,
+		Use:     "print-defaults",
+		Short:   "Print a configuration file with every default filled in",
+		Example: `  bootstrap config print-defaults > cluster.yaml`,
+		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			data, err := v1alpha1.Marshal(v1alpha1.Default())
 			if err != nil {
@@ -43,7 +44,9 @@ func validate(g *global.Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate --config FILE",
 		Short: "Check a configuration file; print every error with its field path (exit 3 when invalid)",
-		Args:  cobra.NoArgs,
+		Example: `  bootstrap config validate --config cluster.yaml
+  bootstrap config validate --config cluster.yaml --advertise-address 10.0.0.10`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if flags.File == "" {
 				return fmt.Errorf("--config is required: the file to validate")

@@ -20,7 +20,7 @@ type Flags struct {
 // AddFlags registers --config and the override flags on fs.
 func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	f.fs = fs
-	fs.StringVar(&f.File, "config", "", "BootstrapConfiguration file (see `bootstrap config print-defaults`); flags override its fields")
+	fs.StringVar(&f.File, "config", "", "BootstrapConfiguration file (see 'bootstrap config print-defaults'); flags override its fields")
 	f.str(fs, "advertise-address", "node IP the apiserver binds to and advertises (apiServer.advertiseAddress)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.APIServer.AdvertiseAddress = v })
 	f.str(fs, "external-url", "URL kubeconfigs point at, e.g. https://k8s.example.com:6443 (apiServer.externalURL)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.APIServer.ExternalURL = v })
 	f.str(fs, "node-name", "name of the first node (node.name; default: host name)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.Node.Name = v })

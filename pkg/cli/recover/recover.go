@@ -57,7 +57,7 @@ docs/disaster-recovery.md says which command fits which failure.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.AssetDir, "asset-dir", "", "the cluster's asset dir (its PKI must be the one the saved state was made with)")
-	f.StringVar(&o.EtcdBackup, "etcd-backup", "", "a snapshot written by `bootstrap backup`")
+	f.StringVar(&o.EtcdBackup, "etcd-backup", "", "a snapshot written by 'bootstrap backup'")
 	f.StringVar(&o.EtcdDataDir, "etcd-data-dir", "", "a stopped etcd member's surviving data dir (read, never changed)")
 	f.StringSliceVar(&o.EtcdEndpoints, "etcd-endpoints", nil, "client URLs of a running etcd of this cluster to recover on in place (default: the asset dir's local member, if it answers and no other source is given)")
 	f.BoolVar(&o.Force, "force", false, "move existing etcd data dirs aside (renamed, never deleted) instead of refusing")

@@ -25,6 +25,8 @@ controller-manager, hands the API over without dropping requests, and exits.
 It never deletes anything: after a failure or a kill, fix the cause and run it
 again; it continues where it stopped. On a node that already runs this
 cluster's control plane it says so and exits 0.`,
+		Example: `  bootstrap start --asset-dir /opt/bootstrap/assets
+  bootstrap start --asset-dir /opt/bootstrap/assets --wait=all`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			abs, err := global.AssetDir(o.AssetDir)
@@ -37,7 +39,7 @@ cluster's control plane it says so and exits 0.`,
 			return startflow.Run(ctx, o, g.Printer())
 		},
 	}
-	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir `bootstrap render` wrote")
+	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir 'bootstrap render' wrote")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
 	cmd.Flags().StringSliceVar(&o.IgnorePreflightErrors, "ignore-preflight-errors", nil, "preflight checks to turn into warnings, by name (e.g. Kubelet,EtcdPorts) or all")
 	cmd.Flags().StringVar(&o.Wait, "wait", startflow.WaitControlPlane, "exit once this is ready: control-plane (etcd, kube-apiserver, a controller-manager and a scheduler holding their leases, as kubeadm init) or all (also kube-proxy, CoreDNS and every replica)")

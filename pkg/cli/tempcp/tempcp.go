@@ -67,7 +67,7 @@ The configuration comes from the asset dir's bootstrap-config.yaml unless
 			return Run(ctx, g.Printer(), &cfg, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir `bootstrap render` wrote")
+	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir 'bootstrap render' wrote")
 	cmd.Flags().StringVar(&o.EtcdDataDir, "etcd-data-dir", "", "boot etcd data dir (default: etcd.local.bootDataDir of the configuration)")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", time.Minute, "give up if not ready after this long")
 	cmd.Flags().BoolVar(&o.AllowPortSharing, "allow-port-sharing", false, "listen even when another process (a running kube-apiserver) holds the apiserver port with SO_REUSEPORT; it then answers a share of that port's connections")

@@ -17,7 +17,9 @@ func NewCommand(g *global.Options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of bootstrap and of the components it renders by default",
-		Args:  cobra.NoArgs,
+		Example: `  bootstrap version
+  bootstrap version -o json`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			info := version.Get()
 			switch output {
