@@ -72,7 +72,9 @@ func (r *renderer) ensurePKI() (*PKI, error) {
 		nodeDNS, nodeIPs := etcdSANs(r.cfg)
 		leaves = append(leaves,
 			leaf{&p.APIServerEtcdClient, p.EtcdCA, certSpec{Name: "tls/apiserver-etcd-client", CN: APIServerEtcdUser, Usages: clientAuth}},
-			leaf{&p.EtcdServer, p.EtcdCA, certSpec{Name: "tls/etcd/server", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: serverAuth}},
+			// ClientAuth too, as kubeadm: etcd's gRPC gateway (/v3/... over
+			// HTTPS) dials its own member with the server certificate.
+			leaf{&p.EtcdServer, p.EtcdCA, certSpec{Name: "tls/etcd/server", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: peerAuth}},
 			leaf{&p.EtcdPeer, p.EtcdCA, certSpec{Name: "tls/etcd/peer", CN: r.cfg.Node.Name, DNS: nodeDNS, IPs: nodeIPs, Usages: peerAuth}},
 			leaf{&p.EtcdHealthcheckClient, p.EtcdCA, certSpec{Name: "tls/etcd/healthcheck-client", CN: EtcdHealthcheckUser, Usages: clientAuth}},
 		)

@@ -41,7 +41,8 @@ func TestCertificates(t *testing.T) {
 		{APIServerKubeletCert, CACert, APIServerKubeletUser, client, nil, nil},
 		{APIServerEtcdClientCert, EtcdCACert, APIServerEtcdUser, client, nil, nil},
 		{FrontProxyClientCert, FrontProxyCACert, FrontProxyClientUser, client, nil, nil},
-		{EtcdServerCert, EtcdCACert, "node-1", server, []string{"localhost", "node-1"}, []string{"10.250.0.2", "127.0.0.1", "::1"}},
+		{EtcdServerCert, EtcdCACert, "node-1", both, // ClientAuth for etcd's gRPC gateway (docs/assets.md)
+			[]string{"localhost", "node-1"}, []string{"10.250.0.2", "127.0.0.1", "::1"}},
 		{EtcdPeerCert, EtcdCACert, "node-1", both, []string{"localhost", "node-1"}, []string{"10.250.0.2", "127.0.0.1", "::1"}},
 		{EtcdHealthcheckCert, EtcdCACert, EtcdHealthcheckUser, client, nil, nil},
 	}

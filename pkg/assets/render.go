@@ -33,6 +33,9 @@ type renderer struct {
 	issuer issuer
 	logf   func(string, ...any)
 	result *Result
+	// staged are the files this render writes, in order, kept in memory
+	// until every check passed: a refused render writes nothing.
+	staged []File
 }
 
 // Render writes the complete asset dir for a defaulted, validated cfg.
@@ -64,7 +67,7 @@ func Render(cfg *v1alpha1.BootstrapConfiguration, dir string, opts Options) (*Re
 		logf:   opts.Logf,
 		result: &Result{},
 	}
-	if err := r.mkdirs(); err != nil {
+	if err := r.checkDir(); err != nil {
 		return nil, err
 	}
 	pki, err := r.ensurePKI()
@@ -97,10 +100,19 @@ func Render(cfg *v1alpha1.BootstrapConfiguration, dir string, opts Options) (*Re
 	if err := r.writeFile(ConfigFile, cfgYAML, 0o600); err != nil {
 		return nil, err
 	}
+	// Every check passed: only now does anything reach the disk.
+	if err := r.mkdirs(); err != nil {
+		return nil, err
+	}
+	for _, f := range r.staged {
+		if err := r.commitFile(f.Path, f.Data, f.Mode); err != nil {
+			return nil, err
+		}
+	}
 	return r.result, nil
 }
 
-func (r *renderer) mkdirs() error {
+func (r *renderer) checkDir() error {
 	fi, err := os.Stat(r.dir)
 	switch {
 	case err == nil && !fi.IsDir():
@@ -109,6 +121,10 @@ func (r *renderer) mkdirs() error {
 		// The user made this directory; say so instead of changing it.
 		r.logf("[render] Warning: %s is readable by others (mode %v); the asset dir holds private keys: chmod 0700 it", r.dir, fi.Mode().Perm())
 	}
+	return nil
+}
+
+func (r *renderer) mkdirs() error {
 	for _, d := range []string{"", TLSDir, TLSDir + "/etcd", AuthDir, ManifestsDir, StaticDir} {
 		p := Path(r.dir, d)
 		_, statErr := os.Stat(p)
@@ -124,9 +140,22 @@ func (r *renderer) mkdirs() error {
 	return nil
 }
 
-// writeFile writes data atomically (temporary file + rename) and only when
-// it differs, so that a re-render leaves unchanged files untouched.
+// writeFile stages a file; Render commits the staged files once every
+// check passed (a later write of the same path wins).
 func (r *renderer) writeFile(rel string, data []byte, perm os.FileMode) error {
+	for i := range r.staged {
+		if r.staged[i].Path == rel {
+			r.staged[i] = File{Path: rel, Data: data, Mode: perm}
+			return nil
+		}
+	}
+	r.staged = append(r.staged, File{Path: rel, Data: data, Mode: perm})
+	return nil
+}
+
+// commitFile writes data atomically (temporary file + rename) and only when
+// it differs, so that a re-render leaves unchanged files untouched.
+func (r *renderer) commitFile(rel string, data []byte, perm os.FileMode) error {
 	p := Path(r.dir, rel)
 	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
 		if err := os.Chmod(p, perm); err != nil {

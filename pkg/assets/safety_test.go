@@ -52,6 +52,19 @@ func TestRenderRefusesInconsistentAssetDir(t *testing.T) {
 		{"service-account public key of another cluster", func(t *testing.T, dir string) {
 			copyFile(t, Path(other, ServiceAccountPub), Path(dir, ServiceAccountPub))
 		}, "does not match"},
+		{"foreign leaf and a missing front-proxy CA", func(t *testing.T, dir string) {
+			// The front-proxy CA would be generated before the leaf is
+			// refused: nothing may be written until every check passed.
+			os.Remove(Path(dir, FrontProxyCACert))
+			os.Remove(Path(dir, FrontProxyCAKey))
+			copyFile(t, Path(other, APIServerKey), Path(dir, APIServerKey))
+			copyFile(t, Path(other, APIServerCert), Path(dir, APIServerCert))
+		}, "not signed by the CA"},
+		{"foreign leaf in a dir without an encryption configuration", func(t *testing.T, dir string) {
+			os.Remove(Path(dir, EncryptionConfig))
+			copyFile(t, Path(other, EtcdServerKey), Path(dir, EtcdServerKey))
+			copyFile(t, Path(other, EtcdServerCert), Path(dir, EtcdServerCert))
+		}, "not signed by the CA"},
 		{"kubeconfig of another cluster", func(t *testing.T, dir string) {
 			copyFile(t, Path(other, AdminKubeconfig), Path(dir, AdminKubeconfig))
 		}, "not signed by the CA"},

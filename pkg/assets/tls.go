@@ -163,8 +163,14 @@ func (r *renderer) writePair(name string, kp *KeyPair) error {
 	return r.writeFile(name+".crt", encodeCert(kp.Cert), 0o644)
 }
 
-// readFile returns nil, nil for a file that does not exist.
+// readFile returns nil, nil for a file that does not exist; a file this
+// render staged reads as staged.
 func (r *renderer) readFile(rel string) ([]byte, error) {
+	for _, f := range r.staged {
+		if f.Path == rel {
+			return f.Data, nil
+		}
+	}
 	data, err := os.ReadFile(Path(r.dir, rel))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

@@ -29,7 +29,7 @@ func printDefaults(g *global.Options) *cobra.Command {
 		Example: `  bootstrap config print-defaults > cluster.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			data, err := v1alpha1.Marshal(v1alpha1.Default())
+			data, err := v1alpha1.MarshalDefaults()
 			if err != nil {
 				return err
 			}

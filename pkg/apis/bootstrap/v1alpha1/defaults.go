@@ -91,7 +91,12 @@ func SetDefaults(c *BootstrapConfiguration) {
 		c.Certificates.Validity = &metav1.Duration{Duration: DefaultValidity}
 	}
 
-	ov := &c.Images
+	defaultImages(&c.Images, c)
+}
+
+// defaultImages fills the image references that are derived from
+// imageRepository and kubernetesVersion (and the CNI) when not set.
+func defaultImages(ov *ImageOverrides, c *BootstrapConfiguration) {
 	repo := strings.TrimSuffix(c.ImageRepository, "/")
 	def(&ov.KubeAPIServer, repo+"/kube-apiserver:"+c.KubernetesVersion)
 	def(&ov.KubeControllerManager, repo+"/kube-controller-manager:"+c.KubernetesVersion)

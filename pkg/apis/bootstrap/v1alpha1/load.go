@@ -192,6 +192,11 @@ func Default() *BootstrapConfiguration {
 // first, then the fields in the order the types declare them (sigs.k8s.io/yaml
 // would sort them alphabetically, burying apiVersion).
 func Marshal(c *BootstrapConfiguration) ([]byte, error) {
+	return marshal(c, nil)
+}
+
+// marshal is Marshal with a last edit of the document's root mapping.
+func marshal(c *BootstrapConfiguration, edit func(root *yaml.Node)) ([]byte, error) {
 	out := *c
 	out.APIVersion, out.Kind = APIVersion, Kind
 	j, err := json.Marshal(&out)
@@ -208,6 +213,9 @@ func Marshal(c *BootstrapConfiguration) ([]byte, error) {
 	root := doc.Content[0]
 	root.Content = typeMetaFirst(root.Content)
 	placeholders(root, c)
+	if edit != nil {
+		edit(root)
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
