@@ -90,12 +90,8 @@ func Run(ctx context.Context, p *ui.Printer, flags *configflags.Flags, o Options
 		cfg.EtcdDataDir = o.EtcdDataDir
 	}
 	cfg.ReadyTimeout = o.Timeout
-	if holder := tempcontrolplane.PortHolder(cfg.BindAddress, cfg.BindPort); holder != "" {
-		if !o.AllowPortSharing {
-			return failure.Preflight(fmt.Errorf("the apiserver port %s:%d is held by %s: the temporary apiserver would share it (SO_REUSEPORT) and answer a share of its connections from its own etcd. "+
-				"Stop that process, choose another --bind-port, or pass --allow-port-sharing if sharing is what you want (nothing was started)", cfg.BindAddress, cfg.BindPort, holder))
-		}
-		p.Infof("temp-control-plane", "WARNING sharing the apiserver port %s:%d with %s (--allow-port-sharing): new connections go to either", cfg.BindAddress, cfg.BindPort, holder)
+	if err := checkPort(p, cfg.BindAddress, cfg.BindPort, o.AllowPortSharing); err != nil {
+		return err
 	}
 	p.Infof("temp-control-plane", "Starting etcd (data dir %s, client %s) and the temporary apiserver on %s",
 		cfg.EtcdDataDir, cfg.EtcdClientURL(), cfg.APIServerURL())
@@ -122,4 +118,20 @@ func Run(ctx context.Context, p *ui.Printer, flags *configflags.Flags, o Options
 		return runErr
 	}
 	return stopErr
+}
+
+// checkPort refuses an apiserver port another process listens on, unless
+// sharing was asked for: the temporary apiserver binds with SO_REUSEPORT
+// and would silently answer a share of that process's connections.
+func checkPort(p *ui.Printer, host string, port int, allowSharing bool) error {
+	holder := tempcontrolplane.PortHolder(host, port)
+	if holder == "" {
+		return nil
+	}
+	if !allowSharing {
+		return failure.Preflight(fmt.Errorf("the apiserver port %s:%d is held by %s: the temporary apiserver would share it (SO_REUSEPORT) and answer a share of its connections from its own etcd. "+
+			"Stop that process, choose another --bind-port, or pass --allow-port-sharing if sharing is what you want (nothing was started)", host, port, holder))
+	}
+	p.Infof("temp-control-plane", "WARNING sharing the apiserver port %s:%d with %s (--allow-port-sharing): new connections go to either", host, port, holder)
+	return nil
 }
