@@ -36,10 +36,6 @@ type RecoverOptions struct {
 	InstallGuard bool
 }
 
-// ClusterIdentityCheck names the check that the saved state was made with
-// the asset dir's cluster CA (for --ignore-preflight-errors).
-const ClusterIdentityCheck = "ClusterIdentity"
-
 // Recover brings a cluster back from its saved etcd state and replays
 // `start`'s flow on it. From a snapshot or a data dir the state is restored
 // into the boot member's data dir first; from a running etcd the temporary
@@ -74,8 +70,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		AssetDir:              o.AssetDir,
 		Timeout:               o.Timeout,
 		IgnorePreflightErrors: o.IgnorePreflightErrors,
-		CreateMissingOnly:     !o.ReapplyAssets,
-		KubeletRequired:       true,
+		Recovery:              start.Recovery{ReapplyAssets: o.ReapplyAssets},
 		Wait:                  o.Wait,
 		InstallGuard:          o.InstallGuard,
 	}
@@ -89,7 +84,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		}
 		defer cli.Close()
 		read = etcdReader(ctx, cli)
-		so.EtcdEndpoints = o.EtcdEndpoints
+		so.Mode, so.Recovery.EtcdEndpoints = start.RunningEtcd, o.EtcdEndpoints
 	} else {
 		src, fromDir := o.EtcdBackup, o.EtcdDataDir != ""
 		db := src
@@ -106,7 +101,8 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		}
 		p.Infof("recover", "Source %s: %d keys, revision %d, hash %08x", src, st.TotalKey, st.Revision, st.Hash)
 		read = boltReader(db)
-		so.Restore = func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error {
+		so.Mode = start.Restore
+		so.Recovery.Restore = func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error {
 			_, err := RestoreBootMember(cfg, RestoreOptions{Snapshot: src, FromDataDir: fromDir, Force: o.Force,
 				Logf: func(f string, a ...any) { p.Linef(f, a...) }})
 			return err
@@ -114,8 +110,6 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 	}
 	// Part of start's preflight, so that it is reported and ignored like
 	// every other check, before anything is restored.
-	so.ExtraChecks = []start.Check{{Name: ClusterIdentityCheck, Run: func(context.Context) error {
-		return CheckClusterIdentity(o.AssetDir, read)
-	}}}
+	so.Recovery.ClusterIdentity = func(context.Context) error { return CheckClusterIdentity(o.AssetDir, read) }
 	return start.Run(ctx, so, p)
 }

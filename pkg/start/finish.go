@@ -31,7 +31,7 @@ func (f *flow) detectState(ctx context.Context) (done bool, err error) {
 	if tempcontrolplane.IsTemporary(info) {
 		return false, fmt.Errorf("a temporary bootstrap apiserver already answers on %s: another `bootstrap start` or `recover` is running on this node; wait for it or stop it", f.admin.Host)
 	}
-	if f.o.Restore != nil {
+	if f.o.Mode == Restore {
 		return false, fmt.Errorf("a kube-apiserver %s serves on %s: recover would roll the cluster back to the saved state under it. If that is what you want, stop the control plane first (stop the kubelet, remove the etcd static pod and the control-plane containers); otherwise there is nothing to recover", info.GitVersion, f.admin.Host)
 	}
 	// The serving certificate verified against this asset dir's CA: this is
@@ -130,9 +130,9 @@ func (f *flow) addonsNote() string {
 
 func (f *flow) nextSteps() {
 	dir := f.o.AssetDir
-	if f.o.Restore != nil || f.external() {
+	if f.o.Mode.recovering() {
 		what := "etcd kept running and was not changed: nothing committed to it is lost."
-		if f.o.Restore != nil {
+		if f.o.Mode == Restore {
 			what = "The cluster is back at the saved state: changes made after it was saved are lost;\nre-apply them (objects deleted after it are back: delete them again)."
 		}
 		f.p.Linef(`

@@ -160,13 +160,3 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
-
-func without(checks []Check, name string) []Check {
-	var out []Check
-	for _, c := range checks {
-		if c.Name != name {
-			out = append(out, c)
-		}
-	}
-	return out
-}

@@ -26,24 +26,10 @@ type Options struct {
 	Timeout               time.Duration
 	IgnorePreflightErrors []string
 
-	// Recovery: Restore runs after preflight, before the temporary control
-	// plane, and puts the saved cluster state into the boot member's data dir
-	// (which the temporary control plane then adopts). With CreateMissingOnly
-	// the asset dir's manifests only fill in what the restored state lacks:
-	// the cluster's current definitions win.
-	Restore           func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error
-	CreateMissingOnly bool
-	// EtcdEndpoints recovers on an etcd that still runs (client URLs): the
-	// temporary apiserver stores into it, and there is no boot member and no
-	// etcd move.
-	EtcdEndpoints []string
-	// ExtraChecks run with start's preflight checks (recover: that the saved
-	// state belongs to this cluster), reported and ignorable the same way.
-	ExtraChecks []Check
-	// KubeletRequired makes a kubelet that does not answer a preflight
-	// error rather than a warning (recover: nothing may be restored for a
-	// node that cannot run the pods).
-	KubeletRequired bool
+	// Mode is what the flow starts from (default Fresh); Recovery holds what
+	// the recovery modes need.
+	Mode     Mode
+	Recovery Recovery
 	// Wait is what start waits for before it exits: WaitControlPlane (etcd,
 	// kube-apiserver, a controller-manager and a scheduler holding their
 	// leases, as kubeadm init) or WaitAll (also every replica, the
@@ -92,6 +78,9 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	case WaitControlPlane, WaitAll:
 	default:
 		return failure.InvalidConfig(fmt.Errorf("--wait=%q: want %s (etcd, kube-apiserver, controller-manager, scheduler) or %s (also kube-proxy, CoreDNS and every replica)", o.Wait, WaitControlPlane, WaitAll))
+	}
+	if err := o.validateMode(); err != nil {
+		return err
 	}
 	// Said first: as another user the asset dir (0700) cannot even be read,
 	// and the asset dir check would report every file missing.
@@ -142,7 +131,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		phases.Phase{Name: "preflight", Title: "Checking the node", Run: f.preflight},
 		phases.Phase{Name: "restore", Title: "Restoring the saved etcd state", Run: f.restore,
 			Skip: func(context.Context) (string, error) {
-				if o.Restore == nil {
+				if o.Mode != Restore {
 					return "nothing to restore", nil
 				}
 				return "", nil
@@ -204,11 +193,11 @@ func (f *flow) tempTitle() string {
 }
 
 // external: recovering on a running etcd, which stays as it is.
-func (f *flow) external() bool { return len(f.o.EtcdEndpoints) > 0 }
+func (f *flow) external() bool { return f.o.Mode == RunningEtcd }
 
 func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
 	if f.external() {
-		return "etcd runs at " + strings.Join(f.o.EtcdEndpoints, ",") + ": nothing to move", nil
+		return "etcd runs at " + strings.Join(f.o.Recovery.EtcdEndpoints, ",") + ": nothing to move", nil
 	}
 	return f.skipWithoutTemp(ctx)
 }
@@ -216,28 +205,10 @@ func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
 func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
-	checks := append(PreflightChecks(f.o.AssetDir, f.cfg), f.o.ExtraChecks...)
-	if f.o.KubeletRequired {
-		for i := range checks {
-			if checks[i].Name == "Kubelet" {
-				checks[i].Warn = false
-			}
-		}
-	}
-	if f.resumed {
-		checks = without(checks, "APIServerPort") // this cluster's kube-apiserver holds it
-	}
-	if f.o.Restore != nil {
-		checks = without(checks, "EtcdDataDir") // the restore phase moves it aside, with --force
-	}
-	if f.external() {
-		// etcd runs and stays: its ports and data dir are in use by design.
-		checks = without(without(without(checks, "EtcdDataDir"), "EtcdPorts"), "BootEtcdPorts")
-	}
-	return RunPreflight(ctx, f.p, checks, f.o.IgnorePreflightErrors)
+	return RunPreflight(ctx, f.p, preflightFor(f.o, f.cfg, f.resumed), f.o.IgnorePreflightErrors)
 }
 
-func (f *flow) restore(ctx context.Context) error { return f.o.Restore(ctx, f.cfg) }
+func (f *flow) restore(ctx context.Context) error { return f.o.Recovery.Restore(ctx, f.cfg) }
 
 func (f *flow) startTemp(ctx context.Context) error {
 	tcfg, err := tempcontrolplane.FromBootstrapConfiguration(f.cfg, f.o.AssetDir)
@@ -245,8 +216,8 @@ func (f *flow) startTemp(ctx context.Context) error {
 		return err
 	}
 	tcfg.EtcdName = assets.BootEtcdMemberName
-	tcfg.AdoptDataDir = f.o.Restore != nil
-	tcfg.ExternalEtcdEndpoints = f.o.EtcdEndpoints
+	tcfg.AdoptDataDir = f.o.Mode == Restore
+	tcfg.ExternalEtcdEndpoints = f.o.Recovery.EtcdEndpoints
 	if f.p.Verbosity < 2 {
 		// The boot member logs expected refusals (a learner not ready yet) as
 		// errors with stack traces; start reports what matters itself.
@@ -275,7 +246,7 @@ func (f *flow) apply(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if f.o.CreateMissingOnly {
+	if f.o.Mode.recovering() && !f.o.Recovery.ReapplyAssets {
 		created, err := a.CreateMissing(ctx, objs, time.Minute)
 		if err != nil {
 			return err
