@@ -61,11 +61,9 @@ func isolatedStatus(path string) (snapshot.Status, error) {
 	if !childCapable.Load() {
 		return inProcessStatus(path)
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return inProcessStatus(path)
-	}
-	cmd := exec.Command(self)
+	// /proc/self/exe runs this very binary even if its file was replaced
+	// or removed since it started (an upgrade under a running guard).
+	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), verifyChildEnv+"="+path)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -79,7 +77,9 @@ func isolatedStatus(path string) (snapshot.Status, error) {
 	}
 	var ee *exec.ExitError
 	if !errors.As(runErr, &ee) {
-		return snapshot.Status{}, fmt.Errorf("checking it in a child process: %v", runErr)
+		// The child did not start (no /proc?): check here, as a binary
+		// without the hook does.
+		return inProcessStatus(path)
 	}
 	return snapshot.Status{}, fmt.Errorf("its pages are damaged: bbolt's consistency check crashed on it (%s)", crashReason(stderr.String(), ee))
 }
