@@ -112,3 +112,14 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// ProbeEndpoint is Probe with the asset dir's etcd client credentials: a
+// caller whose etcd call failed (with only "context deadline exceeded")
+// can ask it why.
+func ProbeEndpoint(ctx context.Context, assetDir, ep string) error {
+	cfg, err := Config(assetDir, ep)
+	if err != nil {
+		return err
+	}
+	return Probe(ctx, cfg.TLS, ep)
+}

@@ -36,12 +36,8 @@ func TestProbe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := Config(tt.assetDir, tt.endpoint)
-			if err != nil {
-				t.Fatal(err)
-			}
 			begin := time.Now()
-			err = Probe(context.Background(), cfg.TLS, tt.endpoint)
+			err := ProbeEndpoint(context.Background(), tt.assetDir, tt.endpoint)
 			took := time.Since(begin)
 			if took > DialTimeout+2*time.Second {
 				t.Errorf("took %s", took)
