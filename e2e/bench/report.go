@@ -86,7 +86,7 @@ type Report struct {
 	PowerCycle        []float64
 	KubeadmPowerCycle []float64
 	Handover          struct{ Requests, Failed int64 }
-	Notes      []string // anything a reader must know (failed runs, load)
+	Notes             []string // anything a reader must know (failed runs, load)
 }
 
 func (r *Report) values(kind, metric string) []float64 {
@@ -223,21 +223,21 @@ func (r *Report) JSON() ([]byte, error) {
 		"power_cycle_api_s":         med(r.PowerCycle),
 		"kubeadm_power_cycle_api_s": med(r.KubeadmPowerCycle),
 		"power_cycle_vs_kubeadm":    powerRatio,
-		"start_s":                  med(r.values(KindBootstrap, "start_s")),
-		"start_only_s":             med(r.values(KindBootstrap, "start_only_s")),
-		"render_s":                 med(r.values(KindBootstrap, "render_s")),
-		"tempcp_ready_s":           med(r.values(KindBootstrap, "tempcp_ready_s")),
-		"bootstrap_peak_rss_mb":    med(r.values(KindBootstrap, "peak_rss_mb")),
-		"kubeadm_init_s":           med(r.values(KindKubeadm, "kubeadm_init_s")),
-		"kubeadm_exit_s":           med(r.values(KindKubeadm, "exit_s")),
-		"start_cp_healthy_s":       med(r.values(KindBootstrap, "cp_healthy_s")),
-		"kubeadm_cp_healthy_s":     med(r.values(KindKubeadm, "healthy_s")),
-		"start_vs_kubeadm":         med(r.Ratios()),
-		"recover_s":                med(r.Recover),
-		"handover_failed_requests": r.Handover.Failed,
-		"handover_requests":        r.Handover.Requests,
-		"runs":                     pairs,
-		"start_phases_s":           phases,
+		"start_s":                   med(r.values(KindBootstrap, "start_s")),
+		"start_only_s":              med(r.values(KindBootstrap, "start_only_s")),
+		"render_s":                  med(r.values(KindBootstrap, "render_s")),
+		"tempcp_ready_s":            med(r.values(KindBootstrap, "tempcp_ready_s")),
+		"bootstrap_peak_rss_mb":     med(r.values(KindBootstrap, "peak_rss_mb")),
+		"kubeadm_init_s":            med(r.values(KindKubeadm, "kubeadm_init_s")),
+		"kubeadm_exit_s":            med(r.values(KindKubeadm, "exit_s")),
+		"start_cp_healthy_s":        med(r.values(KindBootstrap, "cp_healthy_s")),
+		"kubeadm_cp_healthy_s":      med(r.values(KindKubeadm, "healthy_s")),
+		"start_vs_kubeadm":          med(r.Ratios()),
+		"recover_s":                 med(r.Recover),
+		"handover_failed_requests":  r.Handover.Failed,
+		"handover_requests":         r.Handover.Requests,
+		"runs":                      pairs,
+		"start_phases_s":            phases,
 	}
 	return json.Marshal(out)
 }

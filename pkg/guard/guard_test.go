@@ -36,7 +36,7 @@ func TestWatchDecides(t *testing.T) {
 		{"down 2 s only", []state{down, down, down}, "", true},
 		{"a blip of down does not add up", []state{down, down, serving, down, down, down}, "", true},
 		{"starting apiserver is left alone", []state{down, starting, starting, starting, starting, starting}, "", true},
-		{"stuck for 45 s", append(repeat(stuck, 46)), "kube-scheduler lease not held", false},
+		{"stuck for 45 s", repeat(stuck, 46), "kube-scheduler lease not held", false},
 		{"stuck 30 s then fine", append(repeat(stuck, 30), serving, stuck), "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
