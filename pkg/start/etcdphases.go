@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdmembers"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
@@ -29,7 +30,7 @@ func (f *flow) skipTemp(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	defer cli.Close()
-	m, err := memberByPeerURL(ctx, cli, endpoints.BootEtcdPeer(f.cfg))
+	m, err := etcdmembers.ByPeerURL(ctx, cli, endpoints.BootEtcdPeer(f.cfg))
 	if err != nil || m != nil { // no answer: no quorum without the boot member
 		f.p.Infof("temp-control-plane", "The boot etcd member is still part of the cluster (%v): starting it again", err)
 		return "", nil
@@ -43,7 +44,7 @@ func (f *flow) etcd(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	if f.learnerID, err = AddLearner(ctx, cli, endpoints.EtcdPeer(f.cfg)); err != nil {
+	if f.learnerID, err = etcdmembers.AddLearner(ctx, cli, endpoints.EtcdPeer(f.cfg)); err != nil {
 		return err
 	}
 	f.p.Detailf("etcd", "persistent member %x added as a learner", f.learnerID)
@@ -51,7 +52,7 @@ func (f *flow) etcd(ctx context.Context) error {
 		return fmt.Errorf("installing the etcd static pod: %w", err)
 	}
 	f.p.Infof("etcd", "Installed %s/etcd.yaml; waiting for the member to catch up", f.cfg.Node.StaticPodPath)
-	if err := Promote(ctx, cli, f.learnerID, f.remaining()); err != nil {
+	if err := etcdmembers.Promote(ctx, cli, f.learnerID, f.remaining()); err != nil {
 		return err
 	}
 	f.p.Infof("etcd", "Persistent member promoted to voter")
@@ -64,7 +65,7 @@ func (f *flow) removeBootMember(ctx context.Context) error {
 		return err
 	}
 	defer cli.Close()
-	if err := RemoveMember(ctx, cli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
+	if err := etcdmembers.Remove(ctx, cli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
 		return err
 	}
 	if err := f.temp.Stop(); err != nil {
