@@ -124,6 +124,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		t.Errorf("a bootstrap start process is still alive: %s", out)
 	}
 
+	checkSecurity(t, node, cs, assetDir)
 	checkWorkloadAndService(t, node, cs)
 	checkApplyIsNoOpThenRollsOut(t, assetDir, cs)
 

@@ -33,13 +33,21 @@ KUBELET_PORT="${KUBELET_PORT:-10250}"
 KUBELET_HEALTHZ_PORT="${KUBELET_HEALTHZ_PORT:-10248}"
 KUBELET_VERBOSITY="${KUBELET_VERBOSITY:-2}"
 KUBELET_EXTRA_ARGS="${KUBELET_EXTRA_ARGS:-}"
-# Client authentication is x509 against the asset dir's CA. Authorization is
-# AlwaysAllow by default: the temporary apiserver serves no SubjectAccessReview,
-# so with Webhook the apiserver->kubelet calls (logs, exec) would be denied
-# until the self-hosted kube-apiserver runs. KUBELET_AUTHZ_MODE=Webhook
-# (+ KUBELET_WEBHOOK_AUTHN=true) gives the production setting.
-KUBELET_AUTHZ_MODE="${KUBELET_AUTHZ_MODE:-AlwaysAllow}"
-KUBELET_WEBHOOK_AUTHN="${KUBELET_WEBHOOK_AUTHN:-false}"
+# The kubelet runs as production does (docs/cloud-init.md): client
+# certificates of the asset dir's CA, bearer tokens and authorization through
+# the apiserver (Webhook). The temporary apiserver serves no TokenReview or
+# SubjectAccessReview, so until the hand-over the kubelet refuses every
+# apiserver->kubelet call (logs, exec); bootstrap start makes none.
+# KUBELET_AUTHZ_MODE=AlwaysAllow KUBELET_WEBHOOK_AUTHN=false give the old lax setting.
+KUBELET_AUTHZ_MODE="${KUBELET_AUTHZ_MODE:-Webhook}"
+KUBELET_WEBHOOK_AUTHN="${KUBELET_WEBHOOK_AUTHN:-true}"
+# The kubelet requests its serving certificate from the cluster CA
+# (kubernetes.io/kubelet-serving, approved by bootstrap's csr-approver) and
+# rotates its client certificate. Empty = true with a bootstrap asset dir,
+# false with another tool's kubeconfig (kubeadm approves no serving CSR, and
+# its kubelet-finalize phase expects the client certificate where it puts it).
+KUBELET_SERVER_TLS_BOOTSTRAP="${KUBELET_SERVER_TLS_BOOTSTRAP:-}"
+KUBELET_ROTATE_CERTIFICATES="${KUBELET_ROTATE_CERTIFICATES:-}"
 
 CONTAINERD_DIR="${NODE_WORK}/containerd"
 CONTAINERD_SOCK="${CONTAINERD_DIR}/containerd.sock"

@@ -259,7 +259,7 @@ make_cgroup_root() {
 }
 
 write_kubelet_config() {
-	local client_ca="$1"
+	local client_ca="$1" server_tls_bootstrap="$2" rotate_certificates="$3"
 	mkdir -p "${KUBELET_DIR}" "${STATIC_POD_PATH}" "${POD_LOGS_DIR}"
 	echo "nameserver ${HOST_IP}" > "${NODE_WORK}/resolv.conf"
 	cat > "${NODE_WORK}/kubelet-config.yaml" <<EOF
@@ -291,8 +291,8 @@ authentication:
     clientCAFile: ${client_ca}
 authorization:
   mode: ${KUBELET_AUTHZ_MODE}
-rotateCertificates: false
-serverTLSBootstrap: false
+rotateCertificates: ${rotate_certificates}
+serverTLSBootstrap: ${server_tls_bootstrap}
 evictionHard:
   memory.available: 100Mi
   nodefs.available: 1%
@@ -307,11 +307,13 @@ EOF
 # (KUBELET_KUBECONFIG + KUBELET_CLIENT_CA, no asset dir) from another tool such
 # as kubeadm, so the benchmark runs both on the same kubelet and config.
 cmd_kubelet() {
-	local asset_dir="${1:-${ASSET_DIR:-}}" kubeconfig client_ca
+	local asset_dir="${1:-${ASSET_DIR:-}}" kubeconfig client_ca server_tls_bootstrap="${KUBELET_SERVER_TLS_BOOTSTRAP}" rotate="${KUBELET_ROTATE_CERTIFICATES}"
 	if [[ -z "${asset_dir}" && -n "${KUBELET_KUBECONFIG:-}" ]]; then
 		kubeconfig="${KUBELET_KUBECONFIG}"
 		client_ca="${KUBELET_CLIENT_CA:?KUBELET_CLIENT_CA must be set with KUBELET_KUBECONFIG}"
+		server_tls_bootstrap="${server_tls_bootstrap:-false}" rotate="${rotate:-false}"
 	else
+		server_tls_bootstrap="${server_tls_bootstrap:-true}" rotate="${rotate:-true}"
 		[[ -n "${asset_dir}" ]] || die "usage: node.sh kubelet ASSET_DIR (or KUBELET_KUBECONFIG=F KUBELET_CLIENT_CA=F node.sh kubelet)"
 		asset_dir="$(cd "${asset_dir}" && pwd)"
 		kubeconfig="${asset_dir}/auth/kubelet.kubeconfig"
@@ -326,7 +328,7 @@ cmd_kubelet() {
 		return 0
 	fi
 	make_cgroup_root
-	write_kubelet_config "${client_ca}"
+	write_kubelet_config "${client_ca}" "${server_tls_bootstrap}" "${rotate}"
 	# Host paths the kubelet (or hostPath volumes of rendered pods: /lib/modules,
 	# /run/xtables.lock) may create; teardown removes those that did not exist before.
 	local hp

@@ -101,6 +101,7 @@ func (r *renderer) apiServerFlags() map[string]string {
 		"etcd-certfile":                      pki("apiserver-etcd-client.crt"),
 		"etcd-keyfile":                       pki("apiserver-etcd-client.key"),
 		"etcd-servers":                       r.etcdServers(),
+		"kubelet-certificate-authority":      pki("ca.crt"), // kubelets serve certificates csr-approver let the CA sign
 		"kubelet-client-certificate":         pki("apiserver-kubelet-client.crt"),
 		"kubelet-client-key":                 pki("apiserver-kubelet-client.key"),
 		"kubelet-preferred-address-types":    "InternalIP,ExternalIP,Hostname",

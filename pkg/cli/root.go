@@ -10,6 +10,7 @@ import (
 
 	backupcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/backup"
 	configcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/config"
+	csrapprovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/csrapprover"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	guardcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/guard"
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
@@ -47,6 +48,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		recovercmd.NewCommand(g),
 		tempcpcmd.NewCommand(g),
 		guardcmd.NewCommand(g),
+		csrapprovercmd.NewCommand(g),
 	)
 	refuseUnknownSubcommands(root)
 	return root
