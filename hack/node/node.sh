@@ -293,6 +293,9 @@ authorization:
   mode: ${KUBELET_AUTHZ_MODE}
 rotateCertificates: ${rotate_certificates}
 serverTLSBootstrap: ${server_tls_bootstrap}
+# As docs/cloud-init.md (CIS 4.2.12, 4.2.13): AEAD suites only, a PID limit per pod.
+tlsCipherSuites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256]
+podPidsLimit: 4096
 evictionHard:
   memory.available: 100Mi
   nodefs.available: 1%
