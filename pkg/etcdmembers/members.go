@@ -1,4 +1,4 @@
-package start
+package etcdmembers
 
 import (
 	"context"
@@ -11,15 +11,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 )
 
-// member is what membership changes need to know of an etcd member.
-type member struct {
+// Member is what membership changes need to know of an etcd member.
+type Member struct {
 	ID        uint64
 	Name      string
 	IsLearner bool
 }
 
-// memberByPeerURL finds a member by one of its peer URLs.
-func memberByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) (*member, error) {
+// ByPeerURL finds a member by one of its peer URLs (nil: no such member).
+func ByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) (*Member, error) {
 	resp, err := cli.MemberList(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing etcd members: %w", err)
@@ -27,18 +27,18 @@ func memberByPeerURL(ctx context.Context, cli *clientv3.Client, peerURL string) 
 	for _, m := range resp.Members {
 		for _, u := range m.PeerURLs {
 			if u == peerURL {
-				return &member{ID: m.ID, Name: m.Name, IsLearner: m.IsLearner}, nil
+				return &Member{ID: m.ID, Name: m.Name, IsLearner: m.IsLearner}, nil
 			}
 		}
 	}
 	return nil, nil
 }
 
-// AddLearner adds the persistent member as a learner, or returns it when a
+// AddLearner adds the member with peerURL as a learner, or returns it when a
 // previous run already did: a learner does not count for quorum, so adding
 // it never makes the boot member's cluster unavailable.
 func AddLearner(ctx context.Context, cli *clientv3.Client, peerURL string) (uint64, error) {
-	m, err := memberByPeerURL(ctx, cli, peerURL)
+	m, err := ByPeerURL(ctx, cli, peerURL)
 	if err != nil {
 		return 0, err
 	}
@@ -73,13 +73,13 @@ func Promote(ctx context.Context, cli *clientv3.Client, id uint64, timeout time.
 	return nil
 }
 
-// RemoveMember removes the member with peerURL, if it is still there. etcd
+// Remove removes the member with peerURL, if it is still there. etcd
 // refuses to remove a member until the remaining ones have been connected for
 // a few seconds ("unhealthy cluster"), so it retries until timeout.
-func RemoveMember(ctx context.Context, cli *clientv3.Client, peerURL string, timeout time.Duration) error {
+func Remove(ctx context.Context, cli *clientv3.Client, peerURL string, timeout time.Duration) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		m, err := memberByPeerURL(ctx, cli, peerURL)
+		m, err := ByPeerURL(ctx, cli, peerURL)
 		if err != nil {
 			last = err
 			return false, nil

@@ -1,4 +1,4 @@
-package start
+package etcdmembers
 
 import (
 	"context"
@@ -53,10 +53,10 @@ func TestEtcdMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pcli.Close()
-	if err := RemoveMember(ctx, pcli, boot.PeerURL, 30*time.Second); err != nil {
+	if err := Remove(ctx, pcli, boot.PeerURL, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if err := RemoveMember(ctx, pcli, boot.PeerURL, 30*time.Second); err != nil {
+	if err := Remove(ctx, pcli, boot.PeerURL, 30*time.Second); err != nil {
 		t.Fatalf("re-running RemoveMember: %v", err)
 	}
 	members, err := pcli.MemberList(ctx)
