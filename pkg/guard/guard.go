@@ -3,6 +3,8 @@ package guard
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
@@ -73,13 +75,13 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 			lastState = st.String()
 		}
 		if why := w.observe(st, time.Now(), o); why != "" {
-			if err := recoverNow(ctx, o, p, why); err != nil {
+			if err := recoverNow(ctx, o, p, cfg, why); err != nil {
 				p.Infof("guard", "Recovery failed: %v; trying again in %s", err, o.Backoff)
 				if !sleep(ctx, o.Backoff) {
 					return nil
 				}
 			}
-			w, lastState = watch{}, ""
+			w, lastState = watch{seenUp: true}, ""
 			continue
 		}
 		select {
@@ -91,12 +93,22 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 	}
 }
 
-// watch remembers since when the control plane has been down or stuck.
-type watch struct{ downSince, stuckSince time.Time }
+// watch remembers since when the control plane has been down or stuck,
+// and whether kube-apiserver was seen listening since the guard started.
+type watch struct {
+	downSince, stuckSince time.Time
+	seenUp                bool
+}
 
 // observe records a probe's state at now and says why to recover, or "".
 func (w *watch) observe(st state, now time.Time, o Options) string {
 	switch {
+	case st.down && !w.seenUp:
+		// Nothing has listened since the guard started: a boot (the
+		// kubelet starts the guard with the static pods, and nothing
+		// else can start kube-apiserver now). Waiting would only make the
+		// kubelet's API retries back off further.
+		return "no kube-apiserver listens on loopback since the guard started (a boot)"
 	case st.down:
 		w.stuckSince = time.Time{}
 		if w.downSince.IsZero() {
@@ -110,6 +122,9 @@ func (w *watch) observe(st state, now time.Time, o Options) string {
 	default: // serving, or listening while it starts: let it
 		*w = watch{}
 	}
+	if !st.down {
+		w.seenUp = true
+	}
 	switch {
 	case !w.downSince.IsZero() && now.Sub(w.downSince) >= o.DownAfter:
 		return fmt.Sprintf("no kube-apiserver has listened on loopback for %s", ui.Seconds(now.Sub(w.downSince)))
@@ -119,10 +134,28 @@ func (w *watch) observe(st state, now time.Time, o Options) string {
 	return ""
 }
 
-// recoverNow runs `bootstrap recover` on the node's running etcd.
-func recoverNow(ctx context.Context, o Options, p *ui.Printer, why string) error {
+// recoverNow runs `bootstrap recover` on the node's running etcd, once
+// that etcd listens (after a boot the kubelet starts both static pods at
+// once).
+func recoverNow(ctx context.Context, o Options, p *ui.Printer, cfg *v1alpha1.BootstrapConfiguration, why string) error {
 	p.Infof("guard", "Recovering the control plane: %s", why)
 	begin := time.Now()
+	if cfg.Etcd.Local != nil {
+		addr := net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
+		for {
+			c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Since(begin) > 30*time.Second {
+				return fmt.Errorf("etcd does not listen on %s (%v): is its static pod running? (the kubelet's log says why not)", addr, err)
+			}
+			if !sleep(ctx, 200*time.Millisecond) {
+				return ctx.Err()
+			}
+		}
+	}
 	err := recovery.Recover(ctx, recovery.RecoverOptions{
 		AssetDir: o.AssetDir,
 		Timeout:  o.RecoverTimeout,

@@ -32,10 +32,11 @@ func TestWatchDecides(t *testing.T) {
 		want  string  // substring of the reason at the last probe; "" none
 		never bool
 	}{
-		{"down for 3 s", []state{down, down, down, down}, "no kube-apiserver has listened", false},
-		{"down 2 s only", []state{down, down, down}, "", true},
-		{"a blip of down does not add up", []state{down, down, serving, down, down, down}, "", true},
-		{"starting apiserver is left alone", []state{down, starting, starting, starting, starting, starting}, "", true},
+		{"a boot: down since the guard started", []state{down}, "since the guard started", false},
+		{"down for 3 s", []state{serving, down, down, down, down}, "no kube-apiserver has listened", false},
+		{"down 2 s only", []state{serving, down, down, down}, "", true},
+		{"a blip of down does not add up", []state{serving, down, down, serving, down, down, down}, "", true},
+		{"starting apiserver is left alone", []state{starting, down, starting, starting, starting, starting, starting}, "", true},
 		{"stuck for 45 s", repeat(stuck, 46), "kube-scheduler lease not held", false},
 		{"stuck 30 s then fine", append(repeat(stuck, 30), serving, stuck), "", true},
 	} {
