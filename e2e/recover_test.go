@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -192,4 +194,10 @@ func TestRecoverFromBackup(t *testing.T) {
 		return fresh >= 2, fmt.Sprintf("%d of %d pods ready since the recovery", fresh, len(pods.Items)), nil
 	})
 	assertSelfHostedAndSettled(t, cs)
+	// After a recovery the node comes back from a reboot by itself again:
+	// the guard static pod is installed and runs.
+	if _, err := os.Stat(filepath.Join(node.StaticPodPath, assets.GuardStaticPodFile)); err != nil {
+		t.Errorf("no guard static pod after recover: %v", err)
+	}
+	framework.WaitPodRunningReady(t, cs, assets.KubeSystem, assets.GuardPodName+"-"+node.Name, 2*time.Minute)
 }
