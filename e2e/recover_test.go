@@ -151,6 +151,11 @@ func TestRecoverFromBackup(t *testing.T) {
 
 	// Permanent loss of the control plane.
 	node.DestroyControlPlane(t, assetDir)
+	// The loss takes the guard's static pod too: recover must install it
+	// again.
+	if err := os.Remove(filepath.Join(node.StaticPodPath, assets.GuardStaticPodFile)); err != nil {
+		t.Fatalf("the guard static pod start installed: %v", err)
+	}
 
 	begin := time.Now()
 	took, p, err := node.RunRecover(t, assetDir, backup, 10*time.Minute)
