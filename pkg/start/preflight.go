@@ -123,10 +123,14 @@ func ignores(ignore []string, check string) bool {
 	return false
 }
 
-// CheckAssetDir says which files a rendered asset dir lacks, if any.
+// CheckAssetDir says which files a rendered asset dir lacks, if any. The CA
+// private keys (tls/ca.key, the etcd and front-proxy CA keys) are not among
+// them: start and recover sign nothing, so the node need not hold them
+// (docs/cloud-init.md); only render does. The encryption configuration is:
+// a temporary apiserver without it could not read the cluster's Secrets.
 func CheckAssetDir(dir string) error {
 	var missing []string
-	for _, rel := range []string{assets.ConfigFile, assets.CACert, assets.CAKey, assets.APIServerCert, assets.APIServerKey,
+	for _, rel := range []string{assets.ConfigFile, assets.CACert, assets.EncryptionConfig, assets.APIServerCert, assets.APIServerKey,
 		assets.APIServerEtcdClientCert, assets.APIServerEtcdClientKey, assets.EtcdCACert, assets.EtcdServerCert,
 		assets.EtcdServerKey, assets.EtcdPeerCert, assets.EtcdPeerKey, assets.AdminKubeconfig, assets.KubeletKubeconfig,
 		assets.EtcdStaticPod, assets.ManifestsDir} {
