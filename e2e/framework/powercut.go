@@ -167,7 +167,11 @@ func WaitPowerCycle(ctx context.Context, kubeconfig string, since time.Time, tim
 		return r, err
 	}
 	err = step("workloads running again", func() bool {
+		// kube-proxy is labelled component= by render, k8s-app= by kubeadm.
 		sel := map[string]string{"kube-system": "component=kube-proxy"}
+		if l, err := cs.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{LabelSelector: "k8s-app=kube-proxy"}); err == nil && len(l.Items) > 0 {
+			sel["kube-system"] = "k8s-app=kube-proxy"
+		}
 		for _, ns := range namespaces {
 			sel[ns] = ""
 		}
