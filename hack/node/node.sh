@@ -482,7 +482,7 @@ cmd_down() {
 			elif [[ -f "${hp}" && ! -s "${hp}" ]]; then
 				rm -f "${hp}"
 			fi
-		done < "${HOST_PATHS_RECORD}"
+		done < <(cat "${HOST_PATHS_RECORD}" 2> /dev/null || true) # another node may remove it meanwhile
 		rm -f "${HOST_PATHS_RECORD}"
 	fi
 	# `ip netns add` leaves /run/netns bind-mounted on itself; undo it once no netns is left.
