@@ -150,12 +150,18 @@ func TestRecoverFromBackup(t *testing.T) {
 	}
 
 	// Permanent loss of the control plane.
-	node.DestroyControlPlane(t, assetDir)
 	// The loss takes the guard's static pod too: recover must install it
-	// again.
+	// again. It goes first, and its pod with it, so that the one recover
+	// installs (same manifest, same static pod UID) is a new start, not a
+	// restart the kubelet races with the old one's clean-up.
 	if err := os.Remove(filepath.Join(node.StaticPodPath, assets.GuardStaticPodFile)); err != nil {
 		t.Fatalf("the guard static pod start installed: %v", err)
 	}
+	framework.WaitT(t, "the guard pod to be gone", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		_, err := cs.CoreV1().Pods(assets.KubeSystem).Get(ctx, assets.GuardPodName+"-"+node.Name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), fmt.Sprint(err), nil
+	})
+	node.DestroyControlPlane(t, assetDir)
 
 	begin := time.Now()
 	took, p, err := node.RunRecover(t, assetDir, backup, 10*time.Minute)

@@ -49,7 +49,7 @@ func CheckClusterIdentity(assetDir string, read stateReader) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", assets.CACert, err)
 	}
-	got, where, err := savedClusterCA(read)
+	got, where, err := savedClusterCA(decryptingReader(assetDir, read))
 	if err != nil {
 		return err
 	}
