@@ -70,9 +70,6 @@ func repeat(s state, n int) []state {
 // TestProberAgainstARealAPIServer probes the in-process temporary
 // apiserver the way the guard probes kube-apiserver on loopback.
 func TestProberAgainstARealAPIServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an etcd and an apiserver")
-	}
 	port := testetcd.FreePort(t)
 	cfg := &v1alpha1.BootstrapConfiguration{}
 	cfg.APIServer.AdvertiseAddress = "127.0.0.1"
