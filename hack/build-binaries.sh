@@ -4,7 +4,7 @@
 # warm re-run cost seconds; the Go build cache makes a rebuild after a small
 # change cheap too.
 #
-# Usage: hack/build-binaries.sh [k8s] [etcd] [coredns] [tools]   (default: all)
+# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [etcd] [coredns] [tools]   (default: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -28,14 +28,15 @@ build_group() {
 	local start=${SECONDS}
 	rm -f "${stamp_file}"
 	# go build with several main packages and -o DIR writes one binary per package.
-	(cd "${moddir}" && "${NICE[@]}" go build -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/" "$@")
+	mkdir -p "${GROUP_OUT:-${BIN_DIR}}"
+	(cd "${moddir}" && "${NICE[@]}" go build -trimpath -ldflags "${ldflags}" -o "${GROUP_OUT:-${BIN_DIR}}/" "$@")
 	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || die "${name}: ${b} missing after build"; done
 	echo "${want}" > "${stamp_file}"
 	log "${name}: built in $((SECONDS - start)) s"
 }
 
 k8s_ldflags() {
-	local v="${KUBE_VERSION}" major minor
+	local v="${1:-${KUBE_VERSION}}" major minor
 	major="${v#v}"; major="${major%%.*}"
 	minor="${v#v*.}"; minor="${minor%%.*}"
 	local f="-s -w" p
@@ -50,6 +51,17 @@ k8s_ldflags() {
 build_k8s() {
 	build_group k8s "${HACK_DIR}/k8s" "$(k8s_ldflags)" \
 		"kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubectl" \
+		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-apiserver \
+		k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+		k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
+}
+
+# The previous minor's binaries, in their own directory: the upgrade
+# scenarios start a cluster on them and move it to KUBE_VERSION.
+build_k8s_previous() {
+	local v="${KUBE_PREVIOUS_VERSION}" b outs=""
+	for b in kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubectl; do outs+="${v}/${b} "; done
+	GROUP_OUT="${BIN_DIR}/${v}" build_group k8s-previous "${HACK_DIR}/k8s-previous" "$(k8s_ldflags "${v}")" "${outs% }" \
 		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-apiserver \
 		k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
 		k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
@@ -113,10 +125,11 @@ build_tools() {
 }
 
 groups=("$@")
-[[ ${#groups[@]} -gt 0 ]] || groups=(k8s etcd coredns tools)
+[[ ${#groups[@]} -gt 0 ]] || groups=(k8s k8s-previous etcd coredns tools)
 for g in "${groups[@]}"; do
 	case "${g}" in
 	k8s) build_k8s ;;
+	k8s-previous) build_k8s_previous ;;
 	etcd) build_etcd ;;
 	coredns) build_coredns ;;
 	tools) build_tools ;;

@@ -14,6 +14,9 @@ IMAGES_DIR="${OUT_DIR}/images"
 DEFAULTS_GO="${REPO_ROOT}/pkg/apis/bootstrap/v1alpha1/defaults.go"
 default_of() { sed -n "s/^[[:space:]]*$1[[:space:]]*= \"\(.*\)\"/\1/p" "${DEFAULTS_GO}"; }
 KUBE_VERSION="${KUBE_VERSION:-$(default_of DefaultKubernetesVersion)}"
+# The previous minor (upgrade scenarios start there): its binaries live in
+# ${BIN_DIR}/${KUBE_PREVIOUS_VERSION}/, built from hack/k8s-previous.
+KUBE_PREVIOUS_VERSION="${KUBE_PREVIOUS_VERSION:-$(default_of PreviousKubernetesVersion)}"
 ETCD_VERSION="${ETCD_VERSION:-v$(default_of EtcdVersion)}"
 COREDNS_VERSION="${COREDNS_VERSION:-$(default_of CoreDNSVersion)}"
 PAUSE_VERSION="${PAUSE_VERSION:-$(default_of PauseVersion)}"

@@ -14,6 +14,10 @@ import (
 const (
 	DefaultClusterName       = "kubernetes"
 	DefaultKubernetesVersion = "v1.37.2"
+	// PreviousKubernetesVersion is the release of the previous minor that
+	// the harness builds and the upgrade scenarios start from; render
+	// supports every patch of the previous and the default minor.
+	PreviousKubernetesVersion = "v1.36.3"
 	DefaultImageRepository   = "registry.k8s.io"
 	DefaultBindPort          = 6443
 	DefaultStaticPodPath     = "/etc/kubernetes/manifests"
