@@ -32,4 +32,17 @@ args+=(-extra "${BOOTSTRAP_IMAGE:-localhost/bootstrap/bootstrap:v0.1.0}=${BIN_DI
 [[ -x "${BIN_DIR}/imgtool" ]] || "${HACK_DIR}/build-binaries.sh" tools
 start=${SECONDS}
 "${BIN_DIR}/imgtool" build "${args[@]}"
+# The previous minor's control-plane images (the upgrade scenarios start on
+# them) go to their own directory: only the nodes that need them import them
+# (node.sh images DIR).
+prev_bin="${BIN_DIR}/${KUBE_PREVIOUS_VERSION}"
+if [[ -x "${prev_bin}/kube-apiserver" ]]; then
+	prev=(-bin-dir "${BIN_DIR}" -out "${IMAGES_DIR}/${KUBE_PREVIOUS_VERSION}" -main=false)
+	for c in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+		prev+=(-previous "${REPO}/${c}:${KUBE_PREVIOUS_VERSION}=${prev_bin}/${c}")
+	done
+	"${BIN_DIR}/imgtool" build "${prev[@]}"
+else
+	log "images: no ${prev_bin}/kube-apiserver (hack/build-binaries.sh k8s-previous); no ${KUBE_PREVIOUS_VERSION} images"
+fi
 log "images: done in $((SECONDS - start))s -> ${IMAGES_DIR}"

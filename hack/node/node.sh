@@ -6,7 +6,7 @@
 #   node.sh deps                     install missing Debian packages (apt-get)
 #   node.sh net                      create the netns + veth pair (idempotent)
 #   node.sh containerd               write config + CNI conflist, start containerd, wait for it
-#   node.sh images                   import hack/_output/images/*.tar into containerd's k8s.io namespace
+#   node.sh images [DIR]             import hack/_output/images/*.tar (or DIR's) into containerd's k8s.io namespace
 #   node.sh runtime                  deps + net + containerd + images
 #   node.sh kubelet ASSET_DIR        start the real kubelet against ASSET_DIR/auth/kubelet.kubeconfig
 #   node.sh kubelet                  with KUBELET_KUBECONFIG + KUBELET_CLIENT_CA set: another tool's files
@@ -217,7 +217,8 @@ start_containerd() {
 cmd_containerd() { start_containerd; }
 
 cmd_images() {
-	local idx="${IMAGES_DIR}/images.txt" file refs start=${SECONDS} n=0
+	local dir="${1:-${IMAGES_DIR}}"
+	local idx="${dir}/images.txt" file refs start=${SECONDS} n=0
 	[[ -f "${idx}" ]] || die "no ${idx}; run hack/build-images.sh first"
 	containerd_ready > /dev/null 2>&1 || die "containerd is not running; run node.sh containerd first"
 	mkdir -p "${LOG_DIR}"
@@ -225,7 +226,7 @@ cmd_images() {
 	local pids=() files=() i rc=0
 	while read -r file refs; do
 		[[ -n "${file}" ]] || continue
-		ctr --address "${CONTAINERD_SOCK}" -n k8s.io images import --platform linux/amd64 "${IMAGES_DIR}/${file}" > "${LOG_DIR}/import-${file%.tar}.log" 2>&1 &
+		ctr --address "${CONTAINERD_SOCK}" -n k8s.io images import --platform linux/amd64 "${dir}/${file}" > "${LOG_DIR}/import-${file%.tar}.log" 2>&1 &
 		pids+=($!)
 		files+=("${file}")
 		n=$((n + 1))
@@ -324,7 +325,10 @@ cmd_kubelet() {
 	fi
 	[[ -f "${kubeconfig}" ]] || die "${kubeconfig} missing (run bootstrap render first)"
 	[[ -f "${client_ca}" ]] || die "${client_ca} missing"
-	[[ -x "${BIN_DIR}/kubelet" ]] || die "${BIN_DIR}/kubelet missing; run hack/build-binaries.sh"
+	# KUBELET_BIN: another version's kubelet (the upgrade scenarios start on
+	# the previous minor's and replace it, as users do).
+	local kubelet_bin="${KUBELET_BIN:-${BIN_DIR}/kubelet}"
+	[[ -x "${kubelet_bin}" ]] || die "${kubelet_bin} missing; run hack/build-binaries.sh"
 	containerd_ready > /dev/null 2>&1 || die "containerd is not running; run node.sh runtime first"
 	if [[ -n "$(pid_of kubelet)" ]]; then
 		log "kubelet: already running (pid $(pid_of kubelet))"
@@ -339,7 +343,7 @@ cmd_kubelet() {
 		[[ -e "${hp}" ]] || grep -qxF "${hp}" "${HOST_PATHS_RECORD}" 2>/dev/null || echo "${hp}" >> "${HOST_PATHS_RECORD}"
 	done
 	# shellcheck disable=SC2086
-	start_bg kubelet "${BIN_DIR}/kubelet" \
+	start_bg kubelet "${kubelet_bin}" \
 		--config="${NODE_WORK}/kubelet-config.yaml" \
 		--kubeconfig="${kubeconfig}" \
 		--root-dir="${KUBELET_DIR}" \
@@ -558,7 +562,7 @@ main() {
 	deps) cmd_deps ;;
 	net) cmd_net ;;
 	containerd) cmd_containerd ;;
-	images) cmd_images ;;
+	images) cmd_images "$@" ;;
 	runtime) cmd_deps && cmd_net && cmd_containerd && cmd_images ;;
 	kubelet) cmd_kubelet "$@" ;;
 	up) cmd_deps && cmd_net && cmd_containerd && cmd_images && cmd_kubelet "$@" ;;

@@ -80,9 +80,11 @@ func main() {
 	coredns := fs.String("coredns-image", "registry.k8s.io/coredns/coredns:v1.15.0", "CoreDNS image name (skipped with a message if no coredns binary was built)")
 	pause := fs.String("pause-image", "registry.k8s.io/pause:3.10.2", "pause (sandbox) image name")
 	testserver := fs.String("testserver-image", "localhost/bootstrap-e2e/testserver:v1", "e2e test workload image name (hack/tools/testserver)")
-	var extra stringList
+	var extra, previous stringList
+	fs.Var(&previous, "previous", "a control-plane image of another Kubernetes version as ref=/path/to/kube-BINARY (kube-proxy gets its iptables tools like the main one); repeatable")
 	fs.Var(&extra, "extra", "additional single-binary image as ref=binary (binary from -bin-dir or an absolute path, placed at /usr/local/bin/<name>); repeatable")
 	only := fs.String("only", "", "comma-separated image keys to build (default all)")
+	mainImages := fs.Bool("main", true, "build the main images (false: only the -previous and -extra ones, e.g. into their own -out)")
 	_ = fs.Parse(os.Args[2:])
 	if len(etcdExtra) == 0 {
 		etcdExtra = stringList{"registry.k8s.io/etcd:3.7.0-0"}
@@ -108,6 +110,16 @@ func main() {
 		{key: "pause", refs: []string{*pause}, files: []file{{src: filepath.Join(*binDir, "pause"), dst: "/pause", mode: 0o755}},
 			entrypoint: []string{"/pause"}},
 		single("testserver", *testserver, "testserver"),
+	}
+	if !*mainImages {
+		images = nil
+	}
+	for _, e := range previous {
+		ref, path, ok := strings.Cut(e, "=")
+		if !ok || !filepath.IsAbs(path) {
+			fatalf("-previous %q: want ref=/absolute/path/to/binary", e)
+		}
+		images = append(images, previousImage(ref, path))
 	}
 	for _, e := range extra {
 		ref, b, ok := strings.Cut(e, "=")
@@ -182,6 +194,18 @@ func kubeProxyImage(ref string, kp file) image {
 			img.hostPaths = append(img.hostPaths, f)
 		}
 	}
+	return img
+}
+
+// previousImage is a control-plane component's image built from another
+// version's binary, keyed apart from the main one so both can be imported.
+func previousImage(ref, path string) image {
+	f := file{src: path, dst: "/usr/local/bin/" + filepath.Base(path), mode: 0o755}
+	img := image{refs: []string{ref}, files: []file{f}, cmd: []string{f.dst}}
+	if filepath.Base(path) == "kube-proxy" {
+		img = kubeProxyImage(ref, f)
+	}
+	img.key = "previous-" + filepath.Base(path)
 	return img
 }
 
