@@ -23,8 +23,8 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeapply"
 	"github.com/bootstrap-k8s/bootstrap/pkg/recovery"
-	"github.com/bootstrap-k8s/bootstrap/pkg/start"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
 
@@ -185,11 +185,11 @@ func anotherClustersSnapshot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer cp.Stop()
-	objs, err := start.ReadManifests(assets.Path(dir, assets.ManifestsDir))
+	objs, err := kubeapply.ReadManifests(assets.Path(dir, assets.ManifestsDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := start.NewApplier(cp.AdminConfig(), func(string, ...any) {})
+	a, err := kubeapply.NewApplier(cp.AdminConfig(), func(string, ...any) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeapply"
 	"github.com/bootstrap-k8s/bootstrap/pkg/phases"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
@@ -234,7 +235,7 @@ func (f *flow) startTemp(ctx context.Context) error {
 }
 
 func (f *flow) apply(ctx context.Context) error {
-	objs, err := ReadManifests(assets.Path(f.o.AssetDir, assets.ManifestsDir))
+	objs, err := kubeapply.ReadManifests(assets.Path(f.o.AssetDir, assets.ManifestsDir))
 	if err != nil {
 		return err
 	}
@@ -242,7 +243,7 @@ func (f *flow) apply(ctx context.Context) error {
 	if f.temp != nil {
 		cfg = f.temp.AdminConfig()
 	}
-	a, err := NewApplier(cfg, func(format string, args ...any) { f.p.Detailf("apply", format, args...) })
+	a, err := kubeapply.NewApplier(cfg, func(format string, args ...any) { f.p.Detailf("apply", format, args...) })
 	if err != nil {
 		return err
 	}

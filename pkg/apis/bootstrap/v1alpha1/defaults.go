@@ -18,21 +18,21 @@ const (
 	// the harness builds and the upgrade scenarios start from; render
 	// supports every patch of the previous and the default minor.
 	PreviousKubernetesVersion = "v1.36.3"
-	DefaultImageRepository   = "registry.k8s.io"
-	DefaultBindPort          = 6443
-	DefaultStaticPodPath     = "/etc/kubernetes/manifests"
-	DefaultPodCIDR           = "10.244.0.0/16"
-	DefaultServiceCIDR       = "10.96.0.0/12"
-	DefaultDNSDomain         = "cluster.local"
-	DefaultEtcdDataDir       = "/var/lib/etcd"
-	DefaultEtcdClientPort    = 2379
-	DefaultEtcdPeerPort      = 2380
-	DefaultBootClientPort    = 12379
-	DefaultBootPeerPort      = 12380
-	DefaultBootDataDir       = "/var/lib/bootstrap/etcd"
-	DefaultEtcdCertDir       = "/etc/kubernetes/pki/etcd"
-	DefaultCAValidity        = 10 * 365 * 24 * time.Hour
-	DefaultValidity          = 365 * 24 * time.Hour
+	DefaultImageRepository    = "registry.k8s.io"
+	DefaultBindPort           = 6443
+	DefaultStaticPodPath      = "/etc/kubernetes/manifests"
+	DefaultPodCIDR            = "10.244.0.0/16"
+	DefaultServiceCIDR        = "10.96.0.0/12"
+	DefaultDNSDomain          = "cluster.local"
+	DefaultEtcdDataDir        = "/var/lib/etcd"
+	DefaultEtcdClientPort     = 2379
+	DefaultEtcdPeerPort       = 2380
+	DefaultBootClientPort     = 12379
+	DefaultBootPeerPort       = 12380
+	DefaultBootDataDir        = "/var/lib/bootstrap/etcd"
+	DefaultEtcdCertDir        = "/etc/kubernetes/pki/etcd"
+	DefaultCAValidity         = 10 * 365 * 24 * time.Hour
+	DefaultValidity           = 365 * 24 * time.Hour
 
 	// EtcdVersion is the etcd release the persistent member runs; the boot
 	// member is the same code, embedded.
