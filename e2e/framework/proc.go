@@ -8,20 +8,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
 // Process is a background process the framework started (inside the node's
-// network namespace unless started on the host). Its PID file is in the
-// node's run dir in the format hack/node/node.sh uses, so `node.sh down`
-// stops it too if the test process dies.
+// network namespace unless started on the host). hack/node/node.sh records it
+// (`node.sh adopt`; the record's format is node.sh's alone), so `node.sh down`
+// and `node.sh powercut` stop it too, also after the test process died.
 type Process struct {
 	Name    string
 	LogPath string
 	cmd     *exec.Cmd
-	pidFile string
 	done    chan struct{}
 	err     error
 }
@@ -29,9 +29,6 @@ type Process struct {
 // startProcess starts argv detached (own session), logging to logs/<name>.log.
 func (n *Node) startProcess(name string, hostNetns bool, env []string, argv ...string) (*Process, error) {
 	if err := os.MkdirAll(n.LogDir(), 0o755); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(n.RunDir(), 0o755); err != nil {
 		return nil, err
 	}
 	logPath := filepath.Join(n.LogDir(), name+".log")
@@ -51,11 +48,12 @@ func (n *Node) startProcess(name string, hostNetns bool, env []string, argv ...s
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{Name: name, LogPath: logPath, cmd: cmd, pidFile: filepath.Join(n.RunDir(), name+".pid"), done: make(chan struct{})}
-	st, _ := procStartTime(cmd.Process.Pid)
-	if err := os.WriteFile(p.pidFile, []byte(fmt.Sprintf("%d %s\n", cmd.Process.Pid, st)), 0o644); err != nil {
+	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
+	// Recorded before Wait can reap it: its /proc entry (and start time) is there.
+	if out, err := n.script("adopt", name, strconv.Itoa(cmd.Process.Pid)); err != nil {
 		_ = cmd.Process.Kill()
-		return nil, err
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("node.sh adopt %s: %v\n%s", name, err, out)
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	return p, nil
@@ -74,12 +72,13 @@ func (p *Process) Exited() (bool, error) {
 	}
 }
 
-// Stop sends SIGTERM, waits up to grace, then SIGKILLs. Safe to call twice.
+// Stop sends SIGTERM, waits up to grace, then SIGKILLs (through its own
+// handle: it is our child). Safe to call twice. node.sh's record of it stays:
+// it names a PID and start time that no longer run, which node.sh ignores.
 func (p *Process) Stop(grace time.Duration) {
 	if p == nil {
 		return
 	}
-	defer os.Remove(p.pidFile)
 	if done, _ := p.Exited(); done {
 		return
 	}
@@ -106,24 +105,4 @@ func tailFile(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return string(bytes.Join(lines, []byte("\n")))
-}
-
-// procStartTime is field 22 of /proc/PID/stat, used to tell a PID we started
-// from a reused one.
-func procStartTime(pid int) (string, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return "", fmt.Errorf("malformed stat")
-	}
-	f := strings.Fields(s[i+1:])
-	// f[0] is field 3 (state); field 22 is f[19].
-	if len(f) < 20 {
-		return "", fmt.Errorf("malformed stat")
-	}
-	return f[19], nil
 }

@@ -13,6 +13,7 @@
 #                                    (e.g. kubeadm's /etc/kubernetes/kubelet.conf and its ca.crt)
 #   node.sh up ASSET_DIR             runtime + kubelet
 #   node.sh start NAME -- CMD...     start CMD in the node's netns in the background (PID file, log)
+#   node.sh adopt NAME PID           record a process another tool started, so stop/down/powercut stop it too
 #   node.sh stop NAME                stop a process started with `start` (or kubelet/containerd)
 #   node.sh exec -- CMD...           run CMD in the node's netns (host mount namespace)
 #   node.sh ctr ARGS...              ctr against the node's containerd
@@ -39,6 +40,11 @@ in_netns() { nsenter --net="$(netns_path)" -- "$@"; }
 
 proc_starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null || true; }
 
+# record_pid NAME PID writes the record every other command reads:
+# RUN_DIR/NAME.pid = "PID STARTTIME" (field 22 of /proc/PID/stat), so a reused
+# PID is never signalled. The only writer; the e2e framework uses `adopt`.
+record_pid() { mkdir -p "${RUN_DIR}"; echo "$2 $(proc_starttime "$2")" > "${RUN_DIR}/$1.pid"; }
+
 # pid_of NAME prints the PID recorded for NAME if that process is still the one
 # we started (same start time), nothing otherwise.
 pid_of() {
@@ -59,7 +65,7 @@ start_bg() {
 	fi
 	setsid nsenter --net="$(netns_path)" -- "$@" >> "${LOG_DIR}/${name}.log" 2>&1 < /dev/null &
 	local pid=$!
-	echo "${pid} $(proc_starttime "${pid}")" > "${RUN_DIR}/${name}.pid"
+	record_pid "${name}" "${pid}"
 	log "${name} started (pid ${pid}, log ${LOG_DIR}/${name}.log)"
 }
 
@@ -571,6 +577,9 @@ main() {
 		[[ "${1:-}" == "--" ]] && shift
 		[[ -e "$(netns_path)" ]] || die "netns ${NODE_NETNS} missing; run node.sh net first"
 		start_bg "${name}" "$@" ;;
+	adopt)
+		[[ -d "/proc/${2:?usage: node.sh adopt NAME PID}" ]] || die "adopt: no process ${2}"
+		record_pid "${1}" "${2}" ;;
 	stop) stop_bg "${1:?usage: node.sh stop NAME}" "${2:-20}" ;;
 	exec)
 		[[ "${1:-}" == "--" ]] && shift
@@ -581,7 +590,7 @@ main() {
 	powercut) cmd_powercut ;;
 	poweron) cmd_poweron "$@" ;;
 	down) cmd_down ;;
-	*) sed -n '2,27p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	*) sed -n '2,28p' "${BASH_SOURCE[0]}"; exit 2 ;;
 	esac
 }
 
