@@ -136,7 +136,7 @@ func TestErrorMessages(t *testing.T) {
 		{"duplicate-field", `networking.podCIDR: Duplicate value: set twice, on lines 8 and 10`},
 		{"wrong-type", `apiServer.bindPort: Invalid value: "6443": line 7: must be an integer, found string`},
 		{"version-not-a-string", `kubernetesVersion: Invalid value: "1.37": line 7: must be a string (quote the value), found number`},
-		{"version-unsupported-minor", `Kubernetes 1.36 is not supported: this release of bootstrap supports v1.37.x only`},
+		{"version-unsupported-minor", `Kubernetes 1.35 is not supported: this release of bootstrap supports v1.36.x and v1.37.x`},
 		{"wrong-kind", `kind: Unsupported value: "ClusterConfiguration": supported values: "BootstrapConfiguration"`},
 		{"empty", `testdata/invalid/empty.yaml: the configuration is empty`},
 		{"cidr-overlap", `overlaps networking.podCIDR 10.96.0.0/16`},

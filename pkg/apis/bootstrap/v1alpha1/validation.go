@@ -16,9 +16,12 @@ import (
 )
 
 // SupportedKubernetesMinors are the 1.x minor versions this release of
-// bootstrap renders manifests for: flags and API versions differ between
-// minors, so anything else is refused instead of rendered wrong.
-var SupportedKubernetesMinors = []uint64{37}
+// bootstrap renders manifests for: the current minor and the one before it,
+// which clusters upgrade from (one minor at a time, as the version-skew
+// policy requires). Flags and API versions differ between minors and only
+// these two are rendered, started and upgraded in e2e, so anything else is
+// refused instead of rendered wrong.
+var SupportedKubernetesMinors = []uint64{36, 37}
 
 // ReservedHostPorts are ports other components listen on in the host network
 // of every control-plane node; the API server and etcd must not take them.
@@ -71,7 +74,7 @@ func validateVersion(p *field.Path, v string) field.ErrorList {
 	minor, _ := strconv.ParseUint(m[2], 10, 64)
 	if major != 1 || !slices.Contains(SupportedKubernetesMinors, minor) {
 		return field.ErrorList{field.Invalid(p, v, fmt.Sprintf(
-			"Kubernetes %d.%d is not supported: this release of bootstrap supports %s", major, minor, supportedMinors()))}
+			"Kubernetes %d.%d is not supported: this release of bootstrap supports %s (the current minor and the previous one, which clusters upgrade from; see docs/upgrades.md)", major, minor, supportedMinors()))}
 	}
 	return nil
 }
@@ -81,7 +84,10 @@ func supportedMinors() string {
 	for _, m := range SupportedKubernetesMinors {
 		s = append(s, fmt.Sprintf("v1.%d.x", m))
 	}
-	return strings.Join(s, ", ") + " only"
+	if len(s) == 1 {
+		return s[0] + " only"
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 func validateImages(c *BootstrapConfiguration) field.ErrorList {

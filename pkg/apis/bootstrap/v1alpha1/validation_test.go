@@ -21,6 +21,9 @@ func TestValidateEdges(t *testing.T) {
 		want   []string
 	}{
 		{"pre-release version", func(c *BootstrapConfiguration) { c.KubernetesVersion = "v1.37.0-rc.1" }, nil},
+		{"previous minor", func(c *BootstrapConfiguration) { c.KubernetesVersion = PreviousKubernetesVersion }, nil},
+		{"two minors back", func(c *BootstrapConfiguration) { c.KubernetesVersion = "v1.35.9" }, []string{"kubernetesVersion"}},
+		{"next minor", func(c *BootstrapConfiguration) { c.KubernetesVersion = "v1.38.0" }, []string{"kubernetesVersion"}},
 		{"build metadata is not a tag", func(c *BootstrapConfiguration) { c.KubernetesVersion = "v1.37.0+abc" }, []string{"kubernetesVersion"}},
 		{"major 2", func(c *BootstrapConfiguration) { c.KubernetesVersion = "v2.37.0" }, []string{"kubernetesVersion"}},
 		{"leading zero", func(c *BootstrapConfiguration) { c.KubernetesVersion = "v1.037.0" }, []string{"kubernetesVersion"}},
