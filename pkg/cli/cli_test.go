@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 )
 
 // run executes the command tree in-process, as main does.
@@ -82,6 +84,30 @@ func TestRenderWithOnlyAssetDirAndAdvertiseAddress(t *testing.T) {
 	_, stderr, code = run("render", "--asset-dir", dir, "--advertise-address", "10.250.0.2", "--node-name", "node-1")
 	if code != 0 || !strings.Contains(stderr, "[certs] Using existing CA tls/ca.crt") {
 		t.Errorf("second render: exit %d, CA not reused:\n%s", code, stderr)
+	}
+}
+
+// The upgrade path of docs/upgrades.md: re-render the same asset dir with a
+// new version only; everything else comes from its bootstrap-config.yaml.
+func TestReRenderForTheNextVersion(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "assets")
+	if _, stderr, code := run("render", "--asset-dir", dir, "--advertise-address", "10.250.0.2", "--node-name", "node-1",
+		"--kubernetes-version", v1alpha1.PreviousKubernetesVersion, "--service-cidr", "10.97.0.0/16"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ca, _ := os.ReadFile(filepath.Join(dir, "tls/ca.crt"))
+	_, stderr, code := run("render", "--asset-dir", dir, "--kubernetes-version", v1alpha1.DefaultKubernetesVersion)
+	if code != 0 || !strings.Contains(stderr, "Using the asset dir's configuration") {
+		t.Fatalf("re-render: exit %d:\n%s", code, stderr)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, "tls/ca.crt")); string(again) != string(ca) {
+		t.Error("the re-render replaced the CA")
+	}
+	ds, _ := os.ReadFile(filepath.Join(dir, "manifests/10-kube-apiserver.yaml"))
+	for _, want := range []string{"image: registry.k8s.io/kube-apiserver:" + v1alpha1.DefaultKubernetesVersion, "--service-cluster-ip-range=10.97.0.0/16"} {
+		if !strings.Contains(string(ds), want) {
+			t.Errorf("re-rendered kube-apiserver DaemonSet lacks %q", want)
+		}
 	}
 }
 

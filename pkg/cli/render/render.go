@@ -5,6 +5,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -24,11 +25,16 @@ func NewCommand(g *global.Options) *cobra.Command {
 		Use:   "render --asset-dir DIR [--config FILE | --advertise-address IP ...]",
 		Short: "Write the assets of a self-hosted control plane: PKI, kubeconfigs, manifests",
 		Long: `render writes everything 'bootstrap start' applies and 'kubectl apply -f' can
-re-apply later. Re-running it on an existing asset dir reuses the CAs, the
-service-account key and the bootstrap token, re-issues a certificate only when
-it no longer matches the configuration, and never deletes a file.`,
+re-apply later. Re-running it on an existing asset dir starts from that dir's
+bootstrap-config.yaml (unless --config names another file; flags override
+it), reuses the CAs, the service-account key and the bootstrap token,
+re-issues a certificate only when it no longer matches the configuration, and
+never deletes a file. Images derived from kubernetesVersion follow a new
+version; images set to something else stay.`,
 		Example: `  bootstrap render --asset-dir /opt/bootstrap/assets --advertise-address 10.0.0.10
-  bootstrap render --asset-dir /opt/bootstrap/assets --config cluster.yaml`,
+  bootstrap render --asset-dir /opt/bootstrap/assets --config cluster.yaml
+  # upgrade: re-render for the next version, then kubectl apply (docs/upgrades.md)
+  bootstrap render --asset-dir /opt/bootstrap/assets --kubernetes-version v1.37.2`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if assetDir == "" {
@@ -45,11 +51,20 @@ it no longer matches the configuration, and never deletes a file.`,
 func run(g *global.Options, flags *configflags.Flags, assetDir string) error {
 	p := g.Printer()
 	start := time.Now()
-	c, err := flags.Load()
+	abs, err := filepath.Abs(assetDir)
 	if err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(assetDir)
+	// Re-rendering an asset dir starts from its own configuration: an
+	// upgrade is `render --asset-dir DIR --kubernetes-version V`, not a
+	// re-typing of every flag of the first render.
+	if existing := assets.Path(abs, assets.ConfigFile); flags.File == "" {
+		if _, err := os.Stat(existing); err == nil {
+			p.Infof("render", "Using the asset dir's configuration %s (flags override it)", existing)
+			flags.File = existing
+		}
+	}
+	c, err := flags.Load()
 	if err != nil {
 		return err
 	}

@@ -115,6 +115,38 @@ func defaultImages(ov *ImageOverrides, c *BootstrapConfiguration) {
 	}
 }
 
+// forgetDerivedImages clears every image that is exactly what imageRepository
+// and kubernetesVersion derive, so that it follows them again. A written
+// configuration (the asset dir's bootstrap-config.yaml) spells every image
+// out; without this, re-rendering it with a new kubernetesVersion would keep
+// the old minor's images: an upgrade that upgrades nothing.
+func forgetDerivedImages(c *BootstrapConfiguration) {
+	probe := &BootstrapConfiguration{ImageRepository: c.ImageRepository, KubernetesVersion: c.KubernetesVersion, Networking: c.Networking}
+	def(&probe.ImageRepository, DefaultImageRepository)
+	def(&probe.KubernetesVersion, DefaultKubernetesVersion)
+	def(&probe.Networking.CNI, CNIBridge)
+	var derived ImageOverrides
+	defaultImages(&derived, probe)
+	for _, f := range []struct {
+		set     *string
+		derived string
+	}{
+		{&c.Images.KubeAPIServer, derived.KubeAPIServer},
+		{&c.Images.KubeControllerManager, derived.KubeControllerManager},
+		{&c.Images.KubeScheduler, derived.KubeScheduler},
+		{&c.Images.KubeProxy, derived.KubeProxy},
+		{&c.Images.Etcd, derived.Etcd},
+		{&c.Images.CoreDNS, derived.CoreDNS},
+		{&c.Images.Pause, derived.Pause},
+		{&c.Images.Bootstrap, derived.Bootstrap},
+		{&c.Images.Flannel, derived.Flannel},
+	} {
+		if *f.set == f.derived {
+			*f.set = ""
+		}
+	}
+}
+
 func def(s *string, v string) {
 	if *s == "" {
 		*s = v

@@ -86,6 +86,7 @@ func LoadBytes(data []byte, source string, overrides ...Override) (*BootstrapCon
 		}
 		decodeErrs = ie.Errs
 	}
+	forgetDerivedImages(c)
 	before := toMap(c)
 	for _, o := range overrides {
 		o(c)

@@ -237,6 +237,38 @@ func TestOverridesWinAndDriveDerivedDefaults(t *testing.T) {
 	}
 }
 
+// A written configuration spells every image out (the asset dir's
+// bootstrap-config.yaml): re-rendering it for another kubernetesVersion must
+// move the images derived from the old version, and only those.
+func TestWrittenConfigFollowsANewVersion(t *testing.T) {
+	c, err := Load("testdata/valid/minimal.yaml", fixedNode, func(c *BootstrapConfiguration) { c.KubernetesVersion = PreviousKubernetesVersion })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Images.KubeScheduler = "registry.example.com/my-scheduler:v1"
+	written, err := Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadBytes(written, "bootstrap-config.yaml", func(c *BootstrapConfiguration) { c.KubernetesVersion = DefaultKubernetesVersion })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "registry.k8s.io/kube-apiserver:" + DefaultKubernetesVersion; again.Images.KubeAPIServer != want {
+		t.Errorf("images.kubeAPIServer = %q after the version change, want %q", again.Images.KubeAPIServer, want)
+	}
+	if again.Images.KubeScheduler != "registry.example.com/my-scheduler:v1" {
+		t.Errorf("a chosen image was replaced: %q", again.Images.KubeScheduler)
+	}
+	same, err := LoadBytes(written, "bootstrap-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(same, c) {
+		t.Errorf("re-loading the written configuration changed it:\n%+v\n%+v", same.Images, c.Images)
+	}
+}
+
 func TestOverriddenFieldsAreNamed(t *testing.T) {
 	_, err := Load("testdata/valid/minimal.yaml", fixedNode, func(c *BootstrapConfiguration) {
 		c.APIServer.AdvertiseAddress = "127.0.0.1"
