@@ -25,6 +25,9 @@ type Node struct {
 	Work   string // work dir: containerd, kubelet, logs, PID files
 	// StaticPodPath is the kubelet's static pod dir (render's node.staticPodPath).
 	StaticPodPath string
+	// KubeletBin is the kubelet the node runs (empty: BinDir()/kubelet); the
+	// upgrade scenarios start on the previous minor's and replace it.
+	KubeletBin string
 
 	t         testing.TB
 	lock      *os.File
@@ -121,10 +124,14 @@ func (n *Node) PodLogsDir() string { return filepath.Join(n.Work, "pod-logs") }
 
 // Env is the environment hack/node/node.sh needs to address this node.
 func (n *Node) Env() []string {
-	return []string{
+	env := []string{
 		"NODE_NAME=" + n.Name, "NODE_IP=" + n.IP, "HOST_IP=" + n.HostIP, "NODE_NETNS=" + n.Netns,
 		"NODE_WORK=" + n.Work, "STATIC_POD_PATH=" + n.StaticPodPath,
 	}
+	if n.KubeletBin != "" {
+		env = append(env, "KUBELET_BIN="+n.KubeletBin)
+	}
+	return env
 }
 
 func (n *Node) script(args ...string) (string, error) {

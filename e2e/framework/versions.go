@@ -9,5 +9,9 @@ import "github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 // builds them).
 const (
 	KubernetesVersion = v1alpha1.DefaultKubernetesVersion
+	// PreviousVersion is the minor the upgrade scenarios start on; its
+	// binaries are in BinDir()/PreviousVersion, its images in
+	// hack/_output/images/PreviousVersion.
+	PreviousVersion = v1alpha1.PreviousKubernetesVersion
 	CoreDNSImage      = v1alpha1.DefaultImageRepository + "/coredns/coredns:" + v1alpha1.CoreDNSVersion
 )

@@ -17,6 +17,7 @@ import (
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
 	tempcpcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/tempcp"
+	upgradecmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/upgrade"
 	versioncmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/version"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
@@ -49,6 +50,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		tempcpcmd.NewCommand(g),
 		guardcmd.NewCommand(g),
 		csrapprovercmd.NewCommand(g),
+		upgradecmd.NewCommand(g),
 	)
 	refuseUnknownSubcommands(root)
 	return root

@@ -158,6 +158,47 @@ func (a *Applier) Apply(ctx context.Context, o *unstructured.Unstructured) error
 	return err
 }
 
+// DryRun returns o as the apiserver would store it after a server-side
+// apply, without storing it: comparing it with the live object says whether
+// applying would change anything.
+func (a *Applier) DryRun(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(o)
+	if err != nil {
+		return nil, err
+	}
+	data, err := o.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return ri.Patch(ctx, o.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: assets.FieldManager, Force: ptrTrue(), DryRun: []string{metav1.DryRunAll}})
+}
+
+// Get returns the live object of o's kind, namespace and name.
+func (a *Applier) Get(ctx context.Context, o *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	ri, err := a.resource(o)
+	if err != nil {
+		return nil, err
+	}
+	return ri.Get(ctx, o.GetName(), metav1.GetOptions{})
+}
+
+// Update writes o (with its resourceVersion: a conflict is an error).
+func (a *Applier) Update(ctx context.Context, o *unstructured.Unstructured) error {
+	ri, err := a.resource(o)
+	if err != nil {
+		return err
+	}
+	_, err = ri.Update(ctx, o, metav1.UpdateOptions{FieldManager: assets.FieldManager})
+	return err
+}
+
+// Tier is the apply tier of o: 0 namespaces, 1 CRDs, 2 what workloads refer
+// to, 3 workloads.
+func Tier(o *unstructured.Unstructured) int { return tier(o) }
+
+// Describe names o as "namespace/name" (or "name").
+func Describe(o *unstructured.Unstructured) string { return describe(o) }
+
 // resource is the dynamic client for o's kind and namespace.
 func (a *Applier) resource(o *unstructured.Unstructured) (dynamic.ResourceInterface, error) {
 	gvk := o.GroupVersionKind()

@@ -1,0 +1,186 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// upgradeNodePort is where the upgrade scenarios reach the user Service from
+// the host, through kube-proxy on the node.
+const upgradeNodePort = 30480
+
+// startOnPreviousVersion brings up a node and a cluster on the previous
+// minor (its kubelet, its control-plane images) with the recover scenarios'
+// user objects, a NodePort Service in front of their Deployment, and
+// returns the asset dir, a client and the Service's URL.
+func startOnPreviousVersion(t *testing.T) (*framework.Node, string, *kubernetes.Clientset, string) {
+	t.Helper()
+	node := framework.StartNode(t, framework.NodeOptions{})
+	node.UsePreviousVersion(t)
+	assetDir := node.Render(t, "--kubernetes-version", framework.PreviousVersion)
+	node.StartKubelet(t, assetDir)
+	if _, err := runStart(t, node, assetDir, 10*time.Minute); err != nil {
+		t.Fatalf("bootstrap start on %s: %v", framework.PreviousVersion, err)
+	}
+	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
+	waitKubeSystemReady(t, cs)
+	checkRunsVersion(t, cs, framework.PreviousVersion)
+	createWorkload(t, cs, upgradeNamespaces)
+	ctx := context.Background()
+	_, err := cs.CoreV1().Services(upgradeNamespaces[0]).Create(ctx, &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web-nodeport"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "web"},
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080), NodePort: upgradeNodePort}}}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDeploymentAvailable(t, cs, upgradeNamespaces[0], "web", 3*time.Minute)
+	url := fmt.Sprintf("http://%s:%d/", node.IP, upgradeNodePort)
+	framework.WaitT(t, "the user Service "+url, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		out, err := exec.CommandContext(ctx, "curl", "-sS", "--max-time", "3", url).CombinedOutput()
+		return err == nil && strings.Contains(string(out), "testserver on"), string(out), nil
+	})
+	return node, assetDir, cs, url
+}
+
+var upgradeNamespaces = []string{"upgrade-0", "upgrade-1"}
+
+// checkRunsVersion: the API serves version, every control-plane pod runs
+// that version's image and is Ready, and every kubelet reports it... except
+// that the kubelet is a node step: kubeletVersion "" skips it.
+func checkRunsVersion(t *testing.T, cs kubernetes.Interface, version string) {
+	t.Helper()
+	ctx := context.Background()
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil || v.GitVersion != version {
+		t.Errorf("the API serves %v (%v), want %s", v, err, version)
+	}
+	pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		comp := p.Labels[assets.ComponentLabel]
+		switch comp {
+		case assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy:
+		default:
+			continue
+		}
+		if p.DeletionTimestamp != nil {
+			t.Errorf("%s pod %s is still terminating", comp, p.Name)
+			continue
+		}
+		seen[comp]++
+		if img := p.Spec.Containers[0].Image; !strings.HasSuffix(img, ":"+version) {
+			t.Errorf("%s pod %s runs %s, want %s", comp, p.Name, img, version)
+		}
+		if !ready(p) {
+			t.Errorf("%s pod %s is not Ready: %s", comp, p.Name, framework.PodSummary(p))
+		}
+	}
+	for _, comp := range []string{assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy} {
+		if seen[comp] == 0 {
+			t.Errorf("no %s pod", comp)
+		}
+	}
+}
+
+// checkKubeletVersion: every Node's kubelet reports version.
+func checkKubeletVersion(t *testing.T, cs kubernetes.Interface, version string) {
+	t.Helper()
+	framework.WaitT(t, "every kubelet on "+version+" and Ready", 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
+		}
+		var state []string
+		ok := len(nodes.Items) > 0
+		for _, n := range nodes.Items {
+			r := false
+			for _, c := range n.Status.Conditions {
+				r = r || c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+			}
+			ok = ok && r && n.Status.NodeInfo.KubeletVersion == version
+			state = append(state, fmt.Sprintf("%s %s ready=%v", n.Name, n.Status.NodeInfo.KubeletVersion, r))
+		}
+		return ok, strings.Join(state, ", "), nil
+	})
+}
+
+// checkLeasesFresh: the controllers' leases are held and renewed lately.
+func checkLeasesFresh(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	framework.WaitT(t, "controller leases held and fresh", time.Minute, func(ctx context.Context) (bool, string, error) {
+		var state []string
+		ok := true
+		for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+			l, err := cs.CoordinationV1().Leases(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			fresh := l.Spec.HolderIdentity != nil && l.Spec.RenewTime != nil && time.Since(l.Spec.RenewTime.Time) < 20*time.Second
+			ok = ok && fresh
+			state = append(state, fmt.Sprintf("%s held by %v fresh=%v", name, ptrStr(l.Spec.HolderIdentity), fresh))
+		}
+		return ok, strings.Join(state, "; "), nil
+	})
+}
+
+func ptrStr(p *string) string {
+	if p == nil {
+		return "<nobody>"
+	}
+	return *p
+}
+
+// kubectlAs runs the real kubectl (the new version's, as users would)
+// against the admin kubeconfig.
+func kubectlAs(t *testing.T, assetDir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(framework.Bin("kubectl"), append([]string{"--kubeconfig", assets.Path(assetDir, assets.AdminKubeconfig)}, args...)...)
+	out, err := cmd.CombinedOutput()
+	t.Logf("kubectl %s (%v):\n%s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	return string(out), err
+}
+
+// rolloutStatus waits for kubectl rollout status of one workload; the watch
+// it uses can be cut while kube-apiserver itself is replaced, so a failure
+// is retried (as the docs tell users) until the deadline.
+func rolloutStatus(t *testing.T, assetDir, what string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := kubectlAs(t, assetDir, "-n", assets.KubeSystem, "rollout", "status", what, "--timeout", "3m")
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kubectl rollout status %s did not succeed within %s", what, timeout)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func containsLine(out, line string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimSpace(l) == line {
+			return true
+		}
+	}
+	return false
+}
