@@ -5,9 +5,6 @@ package framework
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
 )
 
 // KubeAPIServerOptions configure StartKubeAPIServer.
@@ -150,7 +148,7 @@ func StartKubeAPIServer(t testing.TB, n *Node, o KubeAPIServerOptions) *KubeAPIS
 			p.Stop(5 * time.Second)
 		}
 	})
-	s := &KubeAPIServer{Process: p, URL: "https://" + net.JoinHostPort(addr, strconv.Itoa(o.Port))}
+	s := &KubeAPIServer{Process: p, URL: endpoints.HTTPS(addr, int32(o.Port))}
 
 	// A super-admin kubeconfig pointing at this server.
 	kc, err := RewriteKubeconfigServer(a(assets.SuperAdminKubeconfig), s.URL, filepath.Join(n.Work, o.Name+".kubeconfig"))
@@ -158,16 +156,24 @@ func StartKubeAPIServer(t testing.TB, n *Node, o KubeAPIServerOptions) *KubeAPIS
 		t.Fatal(err)
 	}
 	s.Kubeconfig = kc
+	cfg, err := clientcmd.BuildConfigFromFlags("", kc)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	WaitT(t, fmt.Sprintf("%s %s /readyz", o.Name, s.URL), o.ReadyTimeout, func(ctx context.Context) (bool, string, error) {
 		if done, err := p.Exited(); done {
 			return false, "", fmt.Errorf("%s exited: %v; log tail:\n%s", o.Name, err, p.Tail(30))
 		}
-		code, body, err := httpsGet(ctx, s.Kubeconfig, s.URL+"/readyz")
+		c, err := kubeprobe.Fresh(cfg)
 		if err != nil {
 			return false, "", err
 		}
-		return code == http.StatusOK, fmt.Sprintf("HTTP %d %s", code, lastLines(body, 5)), nil
+		defer c.Close()
+		if err := c.Ready(ctx); err != nil {
+			return false, "", err
+		}
+		return true, "", nil
 	})
 	return s
 }
@@ -186,38 +192,6 @@ func RewriteKubeconfigServer(src, server, dst string) (string, error) {
 		out = append(out, l)
 	}
 	return dst, os.WriteFile(dst, []byte(strings.Join(out, "\n")), 0o600)
-}
-
-// httpsGet does a GET with the credentials of a kubeconfig.
-func httpsGet(ctx context.Context, kubeconfig, url string) (int, string, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return 0, "", err
-	}
-	cfg.Timeout = 5 * time.Second
-	c, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return 0, "", err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, string(b), nil
-}
-
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, " | ")
 }
 
 // EtcdOptions configure StartEtcd.
@@ -259,8 +233,8 @@ func StartEtcd(t testing.TB, n *Node, o EtcdOptions) *Etcd {
 		ip = "127.0.0.1"
 	}
 	a := func(rel string) string { return assets.Path(o.AssetDir, rel) }
-	client := "https://" + net.JoinHostPort(ip, strconv.Itoa(o.ClientPort))
-	peer := "https://" + net.JoinHostPort(ip, strconv.Itoa(o.PeerPort))
+	client := endpoints.HTTPS(ip, int32(o.ClientPort))
+	peer := endpoints.HTTPS(ip, int32(o.PeerPort))
 	argv := []string{Bin("etcd"),
 		"--name=" + o.Name, "--data-dir=" + o.DataDir,
 		"--listen-client-urls=" + client, "--advertise-client-urls=" + client,

@@ -2,13 +2,13 @@ package assets
 
 import (
 	"fmt"
-	"net"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 )
 
 // BootEtcdMemberName is the name of the embedded boot member that
@@ -25,18 +25,16 @@ func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
 	if l == nil {
 		return nil, nil
 	}
-	adv := r.cfg.APIServer.AdvertiseAddress
-	url := func(port int32) string { return "https://" + net.JoinHostPort(adv, strconv.Itoa(int(port))) }
 	cert := func(f string) string { return "/etc/kubernetes/pki/etcd/" + f }
 	name := r.cfg.Node.Name
 	flags := map[string]string{
 		"name":                        name,
 		"data-dir":                    "/var/lib/etcd",
-		"advertise-client-urls":       url(l.ClientPort),
-		"listen-client-urls":          fmt.Sprintf("https://127.0.0.1:%d,%s", l.ClientPort, url(l.ClientPort)),
-		"listen-peer-urls":            url(l.PeerPort),
-		"initial-advertise-peer-urls": url(l.PeerPort),
-		"initial-cluster":             fmt.Sprintf("%s=%s,%s=%s", BootEtcdMemberName, url(l.BootPeerPort), name, url(l.PeerPort)),
+		"advertise-client-urls":       endpoints.EtcdClient(r.cfg),
+		"listen-client-urls":          endpoints.EtcdLoopbackClient(r.cfg) + "," + endpoints.EtcdClient(r.cfg),
+		"listen-peer-urls":            endpoints.EtcdPeer(r.cfg),
+		"initial-advertise-peer-urls": endpoints.EtcdPeer(r.cfg),
+		"initial-cluster":             fmt.Sprintf("%s=%s,%s=%s", BootEtcdMemberName, endpoints.BootEtcdPeer(r.cfg), name, endpoints.EtcdPeer(r.cfg)),
 		"initial-cluster-state":       "existing",
 		"listen-metrics-urls":         "http://127.0.0.1:2381",
 		"cert-file":                   cert("server.crt"),

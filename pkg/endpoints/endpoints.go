@@ -21,6 +21,12 @@ func EtcdClient(cfg *v1alpha1.BootstrapConfiguration) string {
 	return HTTPS(cfg.APIServer.AdvertiseAddress, cfg.Etcd.Local.ClientPort)
 }
 
+// EtcdLoopbackClient is the persistent member's client URL on loopback,
+// where bootstrap and the node's own kube-apiserver reach it.
+func EtcdLoopbackClient(cfg *v1alpha1.BootstrapConfiguration) string {
+	return HTTPS("127.0.0.1", cfg.Etcd.Local.ClientPort)
+}
+
 // EtcdPeer is the peer URL of the persistent etcd member.
 func EtcdPeer(cfg *v1alpha1.BootstrapConfiguration) string {
 	return HTTPS(cfg.APIServer.AdvertiseAddress, cfg.Etcd.Local.PeerPort)

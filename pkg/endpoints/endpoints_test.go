@@ -26,6 +26,12 @@ func TestURLs(t *testing.T) {
 			t.Errorf("BootEtcdPeer = %s, want %s", got, want)
 		}
 	}
+	cfg := &v1alpha1.BootstrapConfiguration{}
+	cfg.APIServer.AdvertiseAddress, cfg.Node.Name = "fd00::2", "n"
+	v1alpha1.SetDefaults(cfg)
+	if got := EtcdLoopbackClient(cfg); got != "https://127.0.0.1:2379" {
+		t.Errorf("EtcdLoopbackClient = %s", got)
+	}
 	if got := BootEtcdClient(2381); got != "https://127.0.0.1:2381" {
 		t.Errorf("BootEtcdClient = %s", got)
 	}

@@ -1,7 +1,9 @@
 package portcheck
 
 import (
+	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 )
@@ -22,5 +24,21 @@ func TestFree(t *testing.T) {
 	}
 	if err := Free("192.0.2.1", port, "x"); err == nil || !strings.Contains(err.Error(), "not an address of this node") {
 		t.Errorf("foreign address: %v", err)
+	}
+}
+
+func TestHolder(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	want := fmt.Sprintf("(pid %d)", os.Getpid())
+	if got := Holder("127.0.0.1", port); !strings.HasSuffix(got, want) {
+		t.Errorf("Holder of our own listener = %q, want it to end in %q", got, want)
+	}
+	l.Close()
+	if got := Holder("127.0.0.1", port); got != "" {
+		t.Errorf("Holder of a free port = %q, want \"\"", got)
 	}
 }

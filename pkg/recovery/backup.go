@@ -14,6 +14,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
@@ -69,7 +70,7 @@ func Backup(ctx context.Context, o BackupOptions) (*BackupResult, error) {
 		if cfg.Etcd.Local == nil {
 			o.Endpoints = cfg.Etcd.External.Endpoints
 		} else {
-			o.Endpoints = []string{fmt.Sprintf("https://127.0.0.1:%d", cfg.Etcd.Local.ClientPort)}
+			o.Endpoints = []string{endpoints.EtcdLoopbackClient(cfg)}
 		}
 	}
 	if len(o.Endpoints) != 1 {

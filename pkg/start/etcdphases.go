@@ -25,7 +25,7 @@ func (f *flow) skipTemp(ctx context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	cli, err := etcdutil.New(f.o.AssetDir, endpoints.HTTPS("127.0.0.1", f.cfg.Etcd.Local.ClientPort))
+	cli, err := etcdutil.New(f.o.AssetDir, endpoints.EtcdLoopbackClient(f.cfg))
 	if err != nil {
 		return "", nil
 	}
@@ -60,7 +60,7 @@ func (f *flow) etcd(ctx context.Context) error {
 }
 
 func (f *flow) removeBootMember(ctx context.Context) error {
-	cli, err := etcdutil.New(f.o.AssetDir, endpoints.HTTPS("127.0.0.1", f.cfg.Etcd.Local.ClientPort))
+	cli, err := etcdutil.New(f.o.AssetDir, endpoints.EtcdLoopbackClient(f.cfg))
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func TestBadInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { l.Close() })
-		}, []string{"etcd client port", "is not available"}},
+		}, []string{"in use by another process (etcd.local.bootClientPort)", "ss -ltnp"}},
 		{"apiserver port busy", func(t *testing.T, cfg *Config) {
 			l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", itoa(cfg.BindPort)))
 			if err != nil {

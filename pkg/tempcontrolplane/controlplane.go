@@ -3,7 +3,6 @@ package tempcontrolplane
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
 )
 
 // ControlPlane is the boot etcd member plus the temporary apiserver.
@@ -132,16 +132,16 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 // waitReady polls /readyz over the real TLS port with the admin identity, so
 // "ready" means exactly what a client will see.
 func (c *ControlPlane) waitReady(ctx context.Context, runErr <-chan error) error {
-	client, err := rest.HTTPClientFor(c.admin)
+	client, err := kubeprobe.Fresh(c.admin)
 	if err != nil {
 		return err
 	}
-	defer client.CloseIdleConnections()
+	defer client.Close()
 	deadline := time.NewTimer(c.cfg.ReadyTimeout)
 	defer deadline.Stop()
 	var last error
 	for {
-		last = probe(ctx, client, c.cfg.APIServerURL()+"/readyz")
+		last = ready(ctx, client)
 		if last == nil {
 			return nil
 		}
@@ -159,22 +159,12 @@ func (c *ControlPlane) waitReady(ctx context.Context, runErr <-chan error) error
 	}
 }
 
-func probe(ctx context.Context, client *http.Client, url string) error {
+// ready is one /readyz probe, bounded well below ReadyTimeout so that a
+// stalled connection does not eat the whole budget.
+func ready(ctx context.Context, client *kubeprobe.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %s", url, resp.Status)
-	}
-	return nil
+	return client.Ready(ctx)
 }
 
 // report delivers an error on Err without ever blocking: the first errors

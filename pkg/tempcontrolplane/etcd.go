@@ -3,7 +3,6 @@ package tempcontrolplane
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"go.etcd.io/etcd/server/v3/embed"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
+	"github.com/bootstrap-k8s/bootstrap/pkg/portcheck"
 )
 
 // DataDirMarker is the file, inside the boot member's data dir, that records
@@ -73,20 +74,14 @@ func short(fp string) string {
 	return fp
 }
 
-// checkPortFree fails with a message naming the port when something else
-// listens there. etcd's own error ("bind: address already in use") does not
-// say which of its listeners failed or what to do.
-func checkPortFree(what, host string, port int) error {
-	addr := net.JoinHostPort(host, fmt.Sprint(port))
-	l, err := net.Listen("tcp", addr)
+// etcdURL is endpoints.HTTPS as the url.URL embed.Config wants. host is an
+// IP address (Config.validate), so parsing cannot fail.
+func etcdURL(host string, port int) url.URL {
+	u, err := url.Parse(endpoints.HTTPS(host, int32(port)))
 	if err != nil {
-		return fmt.Errorf("%s port %d on %s is not available (%v): another process (e.g. an old boot etcd) is using it; stop it or choose another port", what, port, host, err)
+		panic(err)
 	}
-	return l.Close()
-}
-
-func mustURL(scheme, host string, port int) url.URL {
-	return url.URL{Scheme: scheme, Host: net.JoinHostPort(host, fmt.Sprint(port))}
+	return *u
 }
 
 // startEtcd validates the PKI and data dir, starts the member and waits until
@@ -103,12 +98,14 @@ func startEtcd(cfg *Config) (*bootEtcd, error) {
 	if cfg.EtcdAdvertiseAddress != "127.0.0.1" {
 		clientHosts = append(clientHosts, cfg.EtcdAdvertiseAddress)
 	}
+	// etcd's own error ("bind: address already in use") does not say which
+	// of its listeners failed or what to do.
 	for _, h := range clientHosts {
-		if err := checkPortFree("etcd client", h, cfg.EtcdClientPort); err != nil {
+		if err := portcheck.Free(h, cfg.EtcdClientPort, "etcd.local.bootClientPort"); err != nil {
 			return nil, err
 		}
 	}
-	if err := checkPortFree("etcd peer", cfg.EtcdAdvertiseAddress, cfg.EtcdPeerPort); err != nil {
+	if err := portcheck.Free(cfg.EtcdAdvertiseAddress, cfg.EtcdPeerPort, "etcd.local.bootPeerPort"); err != nil {
 		return nil, err
 	}
 
@@ -129,10 +126,10 @@ func startEtcd(cfg *Config) (*bootEtcd, error) {
 	ec.TickMs, ec.ElectionMs = 20, 200
 	ec.ListenClientUrls = nil
 	for _, h := range clientHosts {
-		ec.ListenClientUrls = append(ec.ListenClientUrls, mustURL("https", h, cfg.EtcdClientPort))
+		ec.ListenClientUrls = append(ec.ListenClientUrls, etcdURL(h, cfg.EtcdClientPort))
 	}
-	ec.AdvertiseClientUrls = []url.URL{mustURL("https", cfg.EtcdAdvertiseAddress, cfg.EtcdClientPort)}
-	peer := mustURL("https", cfg.EtcdAdvertiseAddress, cfg.EtcdPeerPort)
+	ec.AdvertiseClientUrls = []url.URL{etcdURL(cfg.EtcdAdvertiseAddress, cfg.EtcdClientPort)}
+	peer := etcdURL(cfg.EtcdAdvertiseAddress, cfg.EtcdPeerPort)
 	ec.ListenPeerUrls = []url.URL{peer}
 	ec.AdvertisePeerUrls = []url.URL{peer}
 	ec.InitialCluster = fmt.Sprintf("%s=%s", cfg.EtcdName, peer.String())

@@ -14,6 +14,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/configflags"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
+	"github.com/bootstrap-k8s/bootstrap/pkg/portcheck"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -124,7 +125,7 @@ func Run(ctx context.Context, p *ui.Printer, flags *configflags.Flags, o Options
 // sharing was asked for: the temporary apiserver binds with SO_REUSEPORT
 // and would silently answer a share of that process's connections.
 func checkPort(p *ui.Printer, host string, port int, allowSharing bool) error {
-	holder := tempcontrolplane.PortHolder(host, port)
+	holder := portcheck.Holder(host, port)
 	if holder == "" {
 		return nil
 	}
