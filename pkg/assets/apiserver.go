@@ -9,25 +9,28 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	apiserverv1 "k8s.io/apiserver/pkg/apis/apiserver/v1"
 	"k8s.io/client-go/util/keyutil"
 	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 )
 
 const (
 	pkiMountPath    = "/etc/kubernetes/pki"
 	configMountPath = "/etc/kubernetes/config"
-	// authenticationConfig lets anonymous requests reach the health endpoints
-	// only (for the kubelet's probes); every other anonymous request is 401.
-	authenticationConfig = `apiVersion: apiserver.config.k8s.io/v1
-kind: AuthenticationConfiguration
-anonymous:
-  enabled: true
-  conditions:
-  - path: /livez
-  - path: /readyz
-  - path: /healthz
-`
 )
+
+// authenticationConfig lets anonymous requests reach the health endpoints
+// only (for the kubelet's probes); every other anonymous request is 401.
+func authenticationConfig() *apiserverv1.AuthenticationConfiguration {
+	return &apiserverv1.AuthenticationConfiguration{
+		TypeMeta: metav1.TypeMeta{APIVersion: apiserverv1.SchemeGroupVersion.String(), Kind: "AuthenticationConfiguration"},
+		Anonymous: &apiserverv1.AnonymousAuthConfig{Enabled: true, Conditions: []apiserverv1.AnonymousAuthCondition{
+			{Path: "/livez"}, {Path: "/readyz"}, {Path: "/healthz"},
+		}},
+	}
+}
 
 // apiServer renders the kube-apiserver Secret, ConfigMap and DaemonSet.
 func (r *renderer) apiServer(p *PKI, encryption []byte) ([]runtime.Object, error) {
@@ -39,10 +42,14 @@ func (r *renderer) apiServer(p *PKI, encryption []byte) ([]runtime.Object, error
 	if err != nil {
 		return nil, err
 	}
+	authn, err := EncodeYAML(authenticationConfig())
+	if err != nil {
+		return nil, err
+	}
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: r.meta(KubeAPIServer+"-config", KubeAPIServer),
-		Data:       map[string]string{"authentication.yaml": authenticationConfig, auditPolicyCM: string(policy)},
+		Data:       map[string]string{"authentication.yaml": string(authn), auditPolicyCM: string(policy)},
 	}
 	return []runtime.Object{r.serviceAccount(KubeAPIServer, KubeAPIServer), secret, cm, r.apiServerDaemonSet()}, nil
 }
@@ -130,7 +137,7 @@ func (r *renderer) etcdServers() string {
 	if e := r.cfg.Etcd.External; e != nil {
 		return strings.Join(e.Endpoints, ",")
 	}
-	return fmt.Sprintf("https://127.0.0.1:%d", r.cfg.Etcd.Local.ClientPort)
+	return endpoints.EtcdLoopbackClient(r.cfg)
 }
 
 // apiServerShutdownDelay keeps a replaced kube-apiserver serving, and its
