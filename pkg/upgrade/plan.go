@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
@@ -79,6 +80,11 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	return makePlan(ctx, o.AssetDir, cfg, rc)
+}
+
+// makePlan is MakePlan for a loaded target configuration.
+func makePlan(ctx context.Context, assetDir string, cfg *v1alpha1.BootstrapConfiguration, rc *rest.Config) (*Plan, error) {
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
@@ -87,7 +93,7 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the cluster (is kube-apiserver serving? bootstrap status tells): %w", err)
 	}
-	dir, err := renderCopy(o.AssetDir, cfg)
+	dir, err := renderCopy(assetDir, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the target: %w", err)
 	}
@@ -102,6 +108,12 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	}
 	p := &Plan{ServedVersion: state.ServedVersion, TargetVersion: cfg.KubernetesVersion, config: cfg, Objects: []string{}, Refusals: []string{}, Unhealthy: state.Unhealthy()}
 	for _, obj := range objs {
+		if isBootstrapToken(obj) {
+			// Every render dates the token from now: re-applying it would
+			// revive an expired join token. Tokens are made by
+			// `bootstrap token create`, never by an upgrade.
+			continue
+		}
 		change, err := changes(ctx, a, obj)
 		if err != nil {
 			return nil, fmt.Errorf("comparing %s %s with the cluster: %w", obj.GetKind(), kubeapply.Describe(obj), err)
@@ -126,6 +138,11 @@ func MakePlan(ctx context.Context, o Options) (*Plan, error) {
 	}
 	p.Refusals = refusals(state, cfg.KubernetesVersion)
 	return p, nil
+}
+
+func isBootstrapToken(obj *unstructured.Unstructured) bool {
+	t, _, _ := unstructured.NestedString(obj.Object, "type")
+	return obj.GetKind() == "Secret" && t == "bootstrap.kubernetes.io/token"
 }
 
 func rank(name string) int {
