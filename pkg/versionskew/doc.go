@@ -2,8 +2,7 @@
 // control-plane upgrades are allowed (one minor at a time, never down) and
 // which component versions may run beside which kube-apiserver.
 //
-// start refuses a kubelet newer than the control plane it starts; upgrade
-// plan and apply refuse a target the policy forbids, with the rule:
+// upgrade plan and apply refuse a target the policy forbids, with the rule:
 //
 //	from, _ := versionskew.Parse("v1.36.3")
 //	to, _ := versionskew.Parse("v1.37.2")
