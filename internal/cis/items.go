@@ -315,7 +315,9 @@ func anonymousAuth(in *Inputs) (Result, string) {
 		}
 		var paths []string
 		for _, p := range cfg.Anonymous.Conditions {
-			if !slices.Contains([]string{"/livez", "/readyz", "/healthz"}, p.Path) {
+			// Health probes, and join's discovery: the cluster-info ConfigMap
+			// alone (the RBAC Role lets anonymous get that one object), as kubeadm.
+			if !slices.Contains([]string{"/livez", "/readyz", "/healthz", "/api/v1/namespaces/kube-public/configmaps/cluster-info"}, p.Path) {
 				return Fail, "anonymous allowed on " + p.Path
 			}
 			paths = append(paths, p.Path)
@@ -323,7 +325,7 @@ func anonymousAuth(in *Inputs) (Result, string) {
 		if len(paths) == 0 {
 			return Fail, "anonymous enabled without conditions"
 		}
-		return Pass, "anonymous only for " + strings.Join(paths, ", ") + " (AuthenticationConfiguration, for probes); every other anonymous request is 401"
+		return Pass, "anonymous only for " + strings.Join(paths, ", ") + " (AuthenticationConfiguration: probes, and join's discovery of the cluster-info ConfigMap, which RBAC limits to that one object); every other anonymous request is 401"
 	}
 	return Fail, "--authentication-config set but no rendered AuthenticationConfiguration found"
 }

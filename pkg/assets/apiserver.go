@@ -22,12 +22,14 @@ const (
 )
 
 // authenticationConfig lets anonymous requests reach the health endpoints
-// only (for the kubelet's probes); every other anonymous request is 401.
+// (for the kubelet's probes) and the cluster-info ConfigMap (ClusterInfoPath,
+// for `bootstrap join`'s discovery; RBAC allows that one object) only; every
+// other anonymous request is 401.
 func authenticationConfig() *apiserverv1.AuthenticationConfiguration {
 	return &apiserverv1.AuthenticationConfiguration{
 		TypeMeta: metav1.TypeMeta{APIVersion: apiserverv1.SchemeGroupVersion.String(), Kind: "AuthenticationConfiguration"},
 		Anonymous: &apiserverv1.AnonymousAuthConfig{Enabled: true, Conditions: []apiserverv1.AnonymousAuthCondition{
-			{Path: "/livez"}, {Path: "/readyz"}, {Path: "/healthz"},
+			{Path: "/livez"}, {Path: "/readyz"}, {Path: "/healthz"}, {Path: ClusterInfoPath},
 		}},
 	}
 }

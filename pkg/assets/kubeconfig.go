@@ -199,3 +199,11 @@ func randomString(n int) (string, error) {
 	}
 	return string(b), nil
 }
+
+// kubeconfigWithoutUser is the cluster entry alone (server URL and CA), as
+// the cluster-info ConfigMap publishes it.
+func (r *renderer) kubeconfigWithoutUser(caPEM []byte) ([]byte, error) {
+	c := clientcmdapi.NewConfig()
+	c.Clusters[r.cfg.ClusterName] = &clientcmdapi.Cluster{Server: r.cfg.APIServer.ExternalURL, CertificateAuthorityData: caPEM}
+	return clientcmd.Write(*c)
+}

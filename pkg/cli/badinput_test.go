@@ -20,6 +20,11 @@ func TestBadInputExitCodes(t *testing.T) {
 	os.WriteFile(existing, []byte("mine"), 0o600)
 	closed := fmt.Sprintf("https://127.0.0.1:%d", testetcd.FreePort(t))
 	out := filepath.Join(work, "out")
+	// join's flags for a server and a pin, writing into work/node.
+	joinTo := func(server, pin string) []string {
+		return []string{"--server", server, "--discovery-token-ca-cert-hash", pin, "--kubernetes-dir", filepath.Join(work, "node", "etc"),
+			"--kubelet-config", filepath.Join(work, "node", "kubelet", "config.yaml")}
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -49,6 +54,14 @@ func TestBadInputExitCodes(t *testing.T) {
 		{"config validate of a missing file", []string{"config", "validate", "--config", filepath.Join(work, "nope.yaml")}, 1, "no such file"},
 		{"version -o yaml", []string{"version", "-o", "yaml"}, 1, `--output "yaml": use json`},
 		{"an unknown subcommand", []string{"config", "valdate"}, 1, "did you mean validate"},
+		{"token create for a bridge cluster", []string{"token", "create", "--asset-dir", dir}, 3, `networking.cni is "bridge"`},
+		{"token list -o yaml", []string{"token", "list", "--asset-dir", dir, "-o", "yaml"}, 3, `--output "yaml": use json`},
+		{"token delete of a malformed ID", []string{"token", "delete", "--asset-dir", dir, "ABC"}, 3, "is not a token ID"},
+		{"join without flags", []string{"join"}, 3, "--server is required"},
+		{"join with a malformed token", append([]string{"join", "--token", "abc"}, joinTo(closed, "sha256:"+strings.Repeat("0", 64))...), 3, "--token is not a bootstrap token"},
+		{"join with a malformed pin", append([]string{"join", "--token", "abcdef.0123456789abcdef"}, joinTo(closed, "0123")...), 3, "is not a CA pin"},
+		{"join a server that does not answer", append([]string{"join", "--token", "abcdef.0123456789abcdef", "--timeout", "2s"}, joinTo(closed, "sha256:"+strings.Repeat("0", 64))...), 1, "cannot read cluster-info from " + closed},
+		{"join a node that has joined", append([]string{"join", "--token", "abcdef.0123456789abcdef"}, append(joinTo(closed, "sha256:"+strings.Repeat("0", 64)), "--kubelet-config", existing)...), 2, "this node has joined already"},
 	}
 	before := snapshotTree(t, dir)
 	for _, tt := range tests {
@@ -65,7 +78,7 @@ func TestBadInputExitCodes(t *testing.T) {
 	if data, _ := os.ReadFile(existing); string(data) != "mine" {
 		t.Error("a refused backup changed an existing file")
 	}
-	for _, p := range []string{out, filepath.Join(work, "r")} {
+	for _, p := range []string{out, filepath.Join(work, "r"), filepath.Join(work, "node")} {
 		if entries, _ := os.ReadDir(p); len(entries) != 0 {
 			t.Errorf("a refused command wrote into %s: %v", p, entries)
 		}

@@ -13,10 +13,12 @@ import (
 	csrapprovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/csrapprover"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	guardcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/guard"
+	joincmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/join"
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
 	tempcpcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/tempcp"
+	tokencmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/token"
 	upgradecmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/upgrade"
 	versioncmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/version"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
@@ -51,6 +53,8 @@ control plane that hands over to the self-hosted one, and exits.`,
 		guardcmd.NewCommand(g),
 		csrapprovercmd.NewCommand(g),
 		upgradecmd.NewCommand(g),
+		tokencmd.NewCommand(g),
+		joincmd.NewCommand(g),
 	)
 	refuseUnknownSubcommands(root)
 	return root
