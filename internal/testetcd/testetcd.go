@@ -5,6 +5,12 @@
 //	dir := testetcd.RenderAssets(t)
 //	m := testetcd.Start(t, dir, testetcd.Member{Name: "a"})
 //	cli := ... m.ClientURL ...
+//
+// Filled is both with keys in the member, and CorruptPages damages a copy
+// of a snapshot page by page, for the snapshot checks:
+//
+//	dir, m := testetcd.Filled(t, 300, 400)   // 300 keys of 400 bytes
+//	bad := testetcd.CorruptPages(t, snap, 2, 4, func(int) byte { return 0xff })
 package testetcd
 
 import (

@@ -13,7 +13,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
-	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
 // TestBackupKeepNeverRemovesAFileItDidNotWrite is the reproduction of
@@ -197,19 +196,7 @@ func TestParseSnapshotName(t *testing.T) {
 // member does not verify).
 func memberWithKeys(t *testing.T) (string, *testetcd.Running) {
 	t.Helper()
-	dir := testetcd.RenderAssets(t)
-	m := testetcd.Start(t, dir, testetcd.Member{Name: "node-1"})
-	cli, err := etcdutil.New(dir, m.ClientURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := cli.Put(ctx, "/registry/namespaces/default", "v"); err != nil {
-		t.Fatal(err)
-	}
-	return dir, m
+	return testetcd.Filled(t, 1, 1)
 }
 
 func writeBolt(t *testing.T, p string) {

@@ -3,7 +3,6 @@ package recovery
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,23 +10,11 @@ import (
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
-	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
 func TestBackup(t *testing.T) {
-	dir := testetcd.RenderAssets(t)
-	m := testetcd.Start(t, dir, testetcd.Member{Name: "node-1"})
+	dir, m := testetcd.Filled(t, 50, 1)
 	ctx := context.Background()
-	cli, err := etcdutil.New(dir, m.ClientURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	for i := 0; i < 50; i++ {
-		if _, err := cli.Put(ctx, fmt.Sprintf("/registry/configmaps/default/cm-%d", i), "v"); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	out := filepath.Join(t.TempDir(), "snap.db")
 	res, err := Backup(ctx, BackupOptions{AssetDir: dir, Output: out, Endpoints: []string{m.ClientURL}})
