@@ -48,7 +48,7 @@ func (f *flow) etcd(ctx context.Context) error {
 		return err
 	}
 	f.p.Detailf("etcd", "persistent member %x added as a learner", f.learnerID)
-	if err := InstallEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
+	if err := installEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
 		return fmt.Errorf("installing the etcd static pod: %w", err)
 	}
 	f.p.Infof("etcd", "Installed %s/etcd.yaml; waiting for the member to catch up", f.cfg.Node.StaticPodPath)

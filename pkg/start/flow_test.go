@@ -167,11 +167,11 @@ func TestFlowAgainstTemporaryControlPlane(t *testing.T) {
 	if ok, why := f.complete(ctx); !ok {
 		t.Errorf("complete = false (%s) with every workload available", why)
 	}
-	if err := WaitDaemonSetRolledOut(ctx, cs, assets.KubeSystem, assets.KubeAPIServer, 10*time.Second, f.report); err != nil {
-		t.Errorf("WaitDaemonSetRolledOut: %v", err)
+	if err := waitDaemonSetRolledOut(ctx, cs, assets.KubeSystem, assets.KubeAPIServer, 10*time.Second, f.report); err != nil {
+		t.Errorf("waitDaemonSetRolledOut: %v", err)
 	}
-	if err := WaitDeploymentAvailable(ctx, cs, assets.KubeSystem, assets.KubeScheduler, 10*time.Second, f.report); err != nil {
-		t.Errorf("WaitDeploymentAvailable: %v", err)
+	if err := waitDeploymentAvailable(ctx, cs, assets.KubeSystem, assets.KubeScheduler, 10*time.Second, f.report); err != nil {
+		t.Errorf("waitDeploymentAvailable: %v", err)
 	}
 	f.nextSteps()
 	if !strings.Contains(out.String(), "Your self-hosted Kubernetes control plane is up") {
@@ -300,10 +300,10 @@ func TestWaitSelfHostedServing(t *testing.T) {
 	closed.Host = "https://" + closedAddr(t)
 	var reports []string
 	report := func(s string) { reports = append(reports, s) }
-	if err := WaitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, func(*version.Info) bool { return false }, 3, 20*time.Second, report); err != nil {
-		t.Fatalf("WaitSelfHostedServing: %v", err)
+	if err := waitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, func(*version.Info) bool { return false }, 3, 20*time.Second, report); err != nil {
+		t.Fatalf("waitSelfHostedServing: %v", err)
 	}
-	err := WaitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, tempcontrolplane.IsTemporary, 1, 700*time.Millisecond, report)
+	err := waitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, tempcontrolplane.IsTemporary, 1, 700*time.Millisecond, report)
 	if err == nil || !strings.Contains(err.Error(), "reached the temporary apiserver") {
 		t.Errorf("only the temporary apiserver answers: err = %v", err)
 	}

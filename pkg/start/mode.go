@@ -86,7 +86,7 @@ func (o Options) validateMode() error {
 // preflightFor builds the checks of a mode. resumed: this cluster's
 // kube-apiserver already serves (it holds the API port).
 func preflightFor(o Options, cfg *v1alpha1.BootstrapConfiguration, resumed bool) []Check {
-	all := PreflightChecks(o.AssetDir, cfg)
+	all := preflightChecks(o.AssetDir, cfg)
 	var drop []string
 	if resumed {
 		drop = append(drop, "APIServerPort")

@@ -23,10 +23,10 @@ var etcdNodeFiles = []string{
 	assets.EtcdHealthcheckCert, assets.EtcdHealthcheckKey,
 }
 
-// InstallEtcdFiles copies the member's certificates to certDir and the
+// installEtcdFiles copies the member's certificates to certDir and the
 // static pod manifest to the kubelet's static pod dir, atomically, so that
 // the kubelet never reads half a manifest.
-func InstallEtcdFiles(assetDir string, cfg *v1alpha1.BootstrapConfiguration) error {
+func installEtcdFiles(assetDir string, cfg *v1alpha1.BootstrapConfiguration) error {
 	certDir := cfg.Etcd.Local.CertDir
 	if err := os.MkdirAll(certDir, 0o700); err != nil {
 		return err
@@ -79,9 +79,9 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// LabelControlPlane marks node as a control-plane node, which the
+// labelControlPlane marks node as a control-plane node, which the
 // control-plane workloads select. A kubelet may not set this label itself.
-func LabelControlPlane(ctx context.Context, cs kubernetes.Interface, node string) error {
+func labelControlPlane(ctx context.Context, cs kubernetes.Interface, node string) error {
 	// A strategic merge patch of the one label, built from a typed apply
 	// configuration (which holds only the fields set): the kubelet's fields
 	// stay, and a missing node is an error, where an apply would create one.

@@ -23,7 +23,7 @@ import (
 func TestInstallEtcdFiles(t *testing.T) {
 	dir, cfg := testcontrolplane.Render(t)
 	for i := 0; i < 2; i++ {
-		if err := InstallEtcdFiles(dir, cfg); err != nil {
+		if err := installEtcdFiles(dir, cfg); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,7 +69,7 @@ func TestPreflightOnARenderedAssetDir(t *testing.T) {
 	ctx := context.Background()
 	run := func(ignore ...string) (error, string) {
 		var out strings.Builder
-		err := RunPreflight(ctx, ui.New(&out, &out, 1), preflightFor(Options{AssetDir: dir}, cfg, false), ignore)
+		err := runPreflight(ctx, ui.New(&out, &out, 1), preflightFor(Options{AssetDir: dir}, cfg, false), ignore)
 		return err, out.String()
 	}
 	if err, out := run(); err != nil {
@@ -100,7 +100,7 @@ func TestPreflightOnARenderedAssetDir(t *testing.T) {
 	}
 	// Once this cluster's etcd static pod is installed, its data and ports
 	// are this cluster's: start converges instead of refusing.
-	if err := InstallEtcdFiles(dir, cfg); err != nil {
+	if err := installEtcdFiles(dir, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if err, out := run("APIServerPort"); err != nil {

@@ -21,7 +21,7 @@ func TestLabelControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if err := LabelControlPlane(ctx, cp.Client, node.Name); err != nil {
+		if err := labelControlPlane(ctx, cp.Client, node.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,7 +35,7 @@ func TestLabelControlPlane(t *testing.T) {
 	if got.Labels["kubernetes.io/hostname"] != "node1" {
 		t.Errorf("the kubelet's label is gone: %v", got.Labels)
 	}
-	if err := LabelControlPlane(ctx, cp.Client, "no-such-node"); err == nil {
+	if err := labelControlPlane(ctx, cp.Client, "no-such-node"); err == nil {
 		t.Errorf("labelling a missing node succeeded")
 	}
 }

@@ -36,9 +36,9 @@ const PlacedLabel = "bootstrap.dev/placed"
 // systemPriorities are the values of kube-apiserver's built-in priority classes.
 var systemPriorities = map[string]int32{"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 
-// PlaceDaemonSetPod creates the first pod of a DaemonSet on node, unless a
+// placeDaemonSetPod creates the first pod of a DaemonSet on node, unless a
 // pod of it is already there (then that pod is returned, created false).
-func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (pod *corev1.Pod, created bool, err error) {
+func placeDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (pod *corev1.Pod, created bool, err error) {
 	ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, false, fmt.Errorf("reading DaemonSet %s/%s: %w", ns, name, err)
@@ -52,10 +52,10 @@ func PlaceDaemonSetPod(ctx context.Context, cs kubernetes.Interface, ns, name, n
 	return pod, err == nil, err
 }
 
-// PlaceDeploymentPod gives a Deployment its ReplicaSet and one pod on node,
+// placeDeploymentPod gives a Deployment its ReplicaSet and one pod on node,
 // unless a pod of it is already there (then that pod is returned, created
 // false).
-func PlaceDeploymentPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (pod *corev1.Pod, created bool, err error) {
+func placeDeploymentPod(ctx context.Context, cs kubernetes.Interface, ns, name, node string) (pod *corev1.Pod, created bool, err error) {
 	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, false, fmt.Errorf("reading Deployment %s/%s: %w", ns, name, err)
@@ -150,8 +150,8 @@ func withLabel(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
-// WaitForNode waits until the kubelet has registered node.
-func WaitForNode(ctx context.Context, cs kubernetes.Interface, node string, timeout time.Duration, report func(string)) (*corev1.Node, error) {
+// waitForNode waits until the kubelet has registered node.
+func waitForNode(ctx context.Context, cs kubernetes.Interface, node string, timeout time.Duration, report func(string)) (*corev1.Node, error) {
 	var n *corev1.Node
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {

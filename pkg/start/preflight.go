@@ -25,9 +25,9 @@ type Check struct {
 	Run  func(ctx context.Context) error
 }
 
-// RunPreflight runs every check, prints each problem, and fails with exit
+// runPreflight runs every check, prints each problem, and fails with exit
 // code 2 unless every error is ignored by name (or "all").
-func RunPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []string) error {
+func runPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []string) error {
 	var failed []string
 	for _, c := range checks {
 		err := c.Run(ctx)
@@ -50,8 +50,8 @@ func RunPreflight(ctx context.Context, p *ui.Printer, checks []Check, ignore []s
 	return nil
 }
 
-// PreflightChecks are the checks of `bootstrap start`.
-func PreflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Check {
+// preflightChecks are the checks of `bootstrap start`.
+func preflightChecks(assetDir string, cfg *v1alpha1.BootstrapConfiguration) []Check {
 	l := cfg.Etcd.Local
 	adv := cfg.APIServer.AdvertiseAddress
 	staticEtcd := filepath.Join(cfg.Node.StaticPodPath, "etcd.yaml")

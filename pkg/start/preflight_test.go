@@ -64,7 +64,7 @@ func TestRunPreflightIgnoreHandling(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := RunPreflight(context.Background(), ui.New(&out, &out, 0), checks, tc.ignore)
+			err := runPreflight(context.Background(), ui.New(&out, &out, 0), checks, tc.ignore)
 			if tc.wantFailed == "" {
 				if err != nil {
 					t.Fatalf("err = %v, want none", err)

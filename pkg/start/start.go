@@ -206,7 +206,7 @@ func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
 func (f *flow) remaining() time.Duration { return time.Until(f.deadline) }
 
 func (f *flow) preflight(ctx context.Context) error {
-	return RunPreflight(ctx, f.p, preflightFor(f.o, f.cfg, f.resumed), f.o.IgnorePreflightErrors)
+	return runPreflight(ctx, f.p, preflightFor(f.o, f.cfg, f.resumed), f.o.IgnorePreflightErrors)
 }
 
 func (f *flow) restore(ctx context.Context) error { return f.o.Recovery.Restore(ctx, f.cfg) }
@@ -263,14 +263,14 @@ func (f *flow) apply(ctx context.Context) error {
 }
 
 func (f *flow) node(ctx context.Context) error {
-	if _, err := WaitForNode(ctx, f.cs(), f.cfg.Node.Name, f.remaining(), f.report); err != nil {
+	if _, err := waitForNode(ctx, f.cs(), f.cfg.Node.Name, f.remaining(), f.report); err != nil {
 		return err
 	}
-	return LabelControlPlane(ctx, f.cs(), f.cfg.Node.Name)
+	return labelControlPlane(ctx, f.cs(), f.cfg.Node.Name)
 }
 
 func (f *flow) placeAPIServer(ctx context.Context) error {
-	pod, created, err := PlaceDaemonSetPod(ctx, f.cs(), assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
+	pod, created, err := placeDaemonSetPod(ctx, f.cs(), assets.KubeSystem, assets.KubeAPIServer, f.cfg.Node.Name)
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (f *flow) placeAPIServer(ctx context.Context) error {
 func (f *flow) handOver(ctx context.Context) error {
 	loopback := rest.CopyConfig(f.admin)
 	loopback.Host = assets.LoopbackURL(f.cfg)
-	if err := WaitSelfHostedServing(ctx, []*rest.Config{loopback, f.admin}, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report); err != nil {
+	if err := waitSelfHostedServing(ctx, []*rest.Config{loopback, f.admin}, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -316,7 +316,7 @@ func (f *flow) placeControllers(ctx context.Context) error {
 // node, through whichever apiserver serves.
 func (f *flow) placeDeployments(ctx context.Context, phase string) error {
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		pod, created, err := PlaceDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
+		pod, created, err := placeDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
 		if err != nil {
 			return err
 		}
@@ -354,15 +354,15 @@ func (f *flow) waitReady(ctx context.Context) error {
 	// The persistent etcd member serves (it was promoted), but its mirror
 	// pod's readiness is what `kubectl get pods` shows: wait for that too.
 	etcdPods := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: "etcd"}}
-	if err := step("etcd pod", WaitExistingPodsReady(ctx, f.adminCS, ns, etcdPods, f.remaining(), f.report)); err != nil {
+	if err := step("etcd pod", waitExistingPodsReady(ctx, f.adminCS, ns, etcdPods, f.remaining(), f.report)); err != nil {
 		return err
 	}
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := step("lease "+name, WaitLeaseHeld(ctx, f.adminCS, ns, name, f.remaining(), f.report)); err != nil {
+		if err := step("lease "+name, waitLeaseHeld(ctx, f.adminCS, ns, name, f.remaining(), f.report)); err != nil {
 			return err
 		}
 		sel := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: name}}
-		if err := step("a Ready "+name+" pod", WaitPodsReady(ctx, f.adminCS, ns, sel, 1, f.remaining(), f.report)); err != nil {
+		if err := step("a Ready "+name+" pod", waitPodsReady(ctx, f.adminCS, ns, sel, 1, f.remaining(), f.report)); err != nil {
 			return err
 		}
 	}
@@ -370,12 +370,12 @@ func (f *flow) waitReady(ctx context.Context) error {
 		return nil
 	}
 	for _, ds := range []string{assets.KubeAPIServer, assets.KubeProxy} {
-		if err := step("DaemonSet "+ds, WaitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report)); err != nil {
+		if err := step("DaemonSet "+ds, waitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report)); err != nil {
 			return err
 		}
 	}
 	for _, d := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := step("Deployment "+d, WaitDeploymentAvailable(ctx, f.adminCS, ns, d, f.remaining(), f.report)); err != nil {
+		if err := step("Deployment "+d, waitDeploymentAvailable(ctx, f.adminCS, ns, d, f.remaining(), f.report)); err != nil {
 			return err
 		}
 	}

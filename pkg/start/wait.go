@@ -29,10 +29,10 @@ func waitFor(ctx context.Context, what string, timeout time.Duration, report fun
 	return err
 }
 
-// IsTemporary tells the temporary apiserver's /version from kube-apiserver's.
-type IsTemporary func(*version.Info) bool
+// isTemporary tells the temporary apiserver's /version from kube-apiserver's.
+type isTemporary func(*version.Info) bool
 
-// WaitSelfHostedServing waits until `need` fresh connections in a row reach
+// waitSelfHostedServing waits until `need` fresh connections in a row reach
 // a kube-apiserver that answers /readyz and an authorized read: "Running" is
 // not "serving". Each probe goes to the first of cfgs that accepts a
 // connection: kube-apiserver's loopback address, where the temporary
@@ -40,7 +40,7 @@ type IsTemporary func(*version.Info) bool
 // before kube-apiserver bound the wildcard address; there the kernel's
 // SO_REUSEPORT spreading sends some fresh connections past the temporary
 // apiserver).
-func WaitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp IsTemporary, need int, timeout time.Duration, report func(string)) error {
+func waitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp isTemporary, need int, timeout time.Duration, report func(string)) error {
 	served := 0
 	return waitFor(ctx, "the self-hosted kube-apiserver to serve", timeout, report, func(ctx context.Context) (bool, string) {
 		var c *kubeprobe.Client
@@ -76,8 +76,8 @@ func WaitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp IsTe
 	})
 }
 
-// WaitLeaseHeld waits until a leader-elected component holds its lease.
-func WaitLeaseHeld(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
+// waitLeaseHeld waits until a leader-elected component holds its lease.
+func waitLeaseHeld(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "lease "+ns+"/"+name+" to be held", timeout, report, func(ctx context.Context) (bool, string) {
 		l, err := cs.CoordinationV1().Leases(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -97,10 +97,10 @@ func WaitLeaseHeld(ctx context.Context, cs kubernetes.Interface, ns, name string
 	})
 }
 
-// WaitDaemonSetRolledOut waits until the DaemonSet controller reports every
+// waitDaemonSetRolledOut waits until the DaemonSet controller reports every
 // node it wants running an up-to-date, available pod. The pod bootstrap
 // placed counts: it is made exactly as the controller would make it.
-func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
+func waitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "DaemonSet "+ns+"/"+name, timeout, report, func(ctx context.Context) (bool, string) {
 		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -116,8 +116,8 @@ func WaitDaemonSetRolledOut(ctx context.Context, cs kubernetes.Interface, ns, na
 	})
 }
 
-// WaitDeploymentAvailable waits until a Deployment has its replicas available.
-func WaitDeploymentAvailable(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
+// waitDeploymentAvailable waits until a Deployment has its replicas available.
+func waitDeploymentAvailable(ctx context.Context, cs kubernetes.Interface, ns, name string, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "Deployment "+ns+"/"+name, timeout, report, func(ctx context.Context) (bool, string) {
 		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -137,19 +137,19 @@ func deploymentReady(ctx context.Context, cs kubernetes.Interface, d *appsv1.Dep
 	return ok && ready >= ptr.Deref(d.Spec.Replicas, 1), state + "; " + podState
 }
 
-// WaitPodsReady waits until at least want pods a selector matches are Ready.
-func WaitPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, want int32, timeout time.Duration, report func(string)) error {
+// waitPodsReady waits until at least want pods a selector matches are Ready.
+func waitPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, want int32, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "pods "+metav1.FormatLabelSelector(sel)+" in "+ns, timeout, report, func(ctx context.Context) (bool, string) {
 		ready, _, state := podsReady(ctx, cs, ns, sel)
 		return ready >= want, state
 	})
 }
 
-// WaitExistingPodsReady waits until every non-terminating pod a selector
+// waitExistingPodsReady waits until every non-terminating pod a selector
 // matches is Ready; none at all counts as done. (A static pod's mirror pod
 // can take the kubelet a sync period, up to a minute, to re-create after a
 // recovery; the component itself was checked directly.)
-func WaitExistingPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, timeout time.Duration, report func(string)) error {
+func waitExistingPodsReady(ctx context.Context, cs kubernetes.Interface, ns string, sel *metav1.LabelSelector, timeout time.Duration, report func(string)) error {
 	return waitFor(ctx, "pods "+metav1.FormatLabelSelector(sel)+" in "+ns, timeout, report, func(ctx context.Context) (bool, string) {
 		ready, total, state := podsReady(ctx, cs, ns, sel)
 		return ready == total && !strings.HasPrefix(state, "error: "), state
