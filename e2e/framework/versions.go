@@ -13,5 +13,5 @@ const (
 	// binaries are in BinDir()/PreviousVersion, its images in
 	// hack/_output/images/PreviousVersion.
 	PreviousVersion = v1alpha1.PreviousKubernetesVersion
-	CoreDNSImage      = v1alpha1.DefaultImageRepository + "/coredns/coredns:" + v1alpha1.CoreDNSVersion
+	CoreDNSImage    = v1alpha1.DefaultImageRepository + "/coredns/coredns:" + v1alpha1.CoreDNSVersion
 )
