@@ -12,6 +12,14 @@ const (
 	ExitInvalidConfig = 3
 )
 
+// Exit codes of `bootstrap status` (its own convention, as a monitoring
+// check's): 0 Healthy, 1 Degraded, 2 Unhealthy. A status run that could not
+// check at all (bad flags, no asset dir) exits 3 or 1 as any command.
+const (
+	ExitStatusDegraded  = 1
+	ExitStatusUnhealthy = 2
+)
+
 // ExitCode maps an error returned by a command to the process exit code.
 // This is the only place that does: flows and building blocks return errors
 // marked with a failure.Kind (or v1alpha1's InvalidError).
@@ -24,6 +32,10 @@ func ExitCode(err error) int {
 		return ExitPreflight
 	case failure.KindInvalidConfig:
 		return ExitInvalidConfig
+	case failure.KindDegraded:
+		return ExitStatusDegraded
+	case failure.KindUnhealthy:
+		return ExitStatusUnhealthy
 	}
 	if v1alpha1.IsInvalid(err) {
 		return ExitInvalidConfig

@@ -17,6 +17,7 @@ import (
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
+	statuscmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/status"
 	tempcpcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/tempcp"
 	tokencmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/token"
 	upgradecmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/upgrade"
@@ -49,6 +50,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		startcmd.NewCommand(g),
 		backupcmd.NewCommand(g),
 		recovercmd.NewCommand(g),
+		statuscmd.NewCommand(g),
 		tempcpcmd.NewCommand(g),
 		guardcmd.NewCommand(g),
 		csrapprovercmd.NewCommand(g),

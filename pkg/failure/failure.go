@@ -12,6 +12,12 @@ const (
 	KindPreflight
 	// KindInvalidConfig: the configuration or the flags are not valid.
 	KindInvalidConfig
+	// KindDegraded and KindUnhealthy: `bootstrap status` ran to the end
+	// and found the control plane Degraded (something is not healthy, the
+	// API serves) or Unhealthy (no kube-apiserver serves, or etcd lost
+	// quorum). Status's own convention, for scripts and monitoring.
+	KindDegraded
+	KindUnhealthy
 )
 
 func (k Kind) String() string {
@@ -20,6 +26,10 @@ func (k Kind) String() string {
 		return "preflight"
 	case KindInvalidConfig:
 		return "invalid configuration"
+	case KindDegraded:
+		return "degraded"
+	case KindUnhealthy:
+		return "unhealthy"
 	}
 	return "general"
 }
