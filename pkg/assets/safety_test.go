@@ -1,27 +1,14 @@
 package assets
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// snapshot reads every file of an asset dir, to prove a refused render
-// changed nothing.
-func snapshot(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
-			out[p], _ = os.ReadFile(p)
-		}
-		return nil
-	})
-	return out
-}
+	"github.com/bootstrap-k8s/bootstrap/internal/testtree"
+)
 
 func TestRenderRefusesInconsistentAssetDir(t *testing.T) {
 	other, _ := renderFresh(t) // another cluster: other CAs and keys
@@ -73,19 +60,13 @@ func TestRenderRefusesInconsistentAssetDir(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, _ := renderFresh(t)
 			tc.corrupt(t, dir)
-			before := snapshot(t, dir)
+			before := testtree.Snapshot(t, dir)
 			_, err := Render(testConfig(t), dir, testOptions())
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to say %q", err, tc.want)
 			}
-			after := snapshot(t, dir)
-			for p, data := range before {
-				if !bytes.Equal(after[p], data) {
-					t.Errorf("refused render changed %s", p)
-				}
-			}
-			if len(after) != len(before) {
-				t.Errorf("refused render added or removed files: %d before, %d after", len(before), len(after))
+			if changes := before.Changes(t, dir); len(changes) > 0 {
+				t.Errorf("refused render changed the asset dir: %v", changes)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
+	"github.com/bootstrap-k8s/bootstrap/internal/testtree"
 )
 
 // TestBadInputExitCodes: refused command lines, through the command tree as
@@ -63,7 +64,7 @@ func TestBadInputExitCodes(t *testing.T) {
 		{"join a server that does not answer", append([]string{"join", "--token", "abcdef.0123456789abcdef", "--timeout", "2s"}, joinTo(closed, "sha256:"+strings.Repeat("0", 64))...), 1, "cannot read cluster-info from " + closed},
 		{"join a node that has joined", append([]string{"join", "--token", "abcdef.0123456789abcdef"}, append(joinTo(closed, "sha256:"+strings.Repeat("0", 64)), "--kubelet-config", existing)...), 2, "this node has joined already"},
 	}
-	before := snapshotTree(t, dir)
+	before := testtree.Snapshot(t, dir)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, stderr, code := run(tt.args...)
@@ -72,8 +73,8 @@ func TestBadInputExitCodes(t *testing.T) {
 			}
 		})
 	}
-	if after := snapshotTree(t, dir); after != before {
-		t.Error("a refused command changed the asset dir")
+	if changes := before.Changes(t, dir); len(changes) > 0 {
+		t.Errorf("a refused command changed the asset dir: %v", changes)
 	}
 	if data, _ := os.ReadFile(existing); string(data) != "mine" {
 		t.Error("a refused backup changed an existing file")
@@ -83,18 +84,4 @@ func TestBadInputExitCodes(t *testing.T) {
 			t.Errorf("a refused command wrote into %s: %v", p, entries)
 		}
 	}
-}
-
-// snapshotTree is every path, mode and content under dir.
-func snapshotTree(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil {
-			data, _ := os.ReadFile(p)
-			b.WriteString(p + " " + fi.Mode().String() + " " + string(data) + "\n")
-		}
-		return nil
-	})
-	return b.String()
 }

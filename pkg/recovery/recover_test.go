@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
+	"github.com/bootstrap-k8s/bootstrap/internal/testtree"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
@@ -57,7 +58,7 @@ func TestRecoverRefusesBadSourcesBeforeTouchingAnything(t *testing.T) {
 		{"plain-http endpoint", RecoverOptions{EtcdEndpoints: []string{"http://127.0.0.1:2379"}}, "only reached over TLS"},
 		{"missing asset dir", RecoverOptions{EtcdBackup: good, AssetDir: filepath.Join(bad, "no-assets")}, "run `bootstrap render"},
 	}
-	before := snapshotTree(t, dir)
+	before := testtree.Snapshot(t, dir)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.o.AssetDir == "" {
@@ -68,22 +69,9 @@ func TestRecoverRefusesBadSourcesBeforeTouchingAnything(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to say %q", err, tc.want)
 			}
-			if after := snapshotTree(t, dir); after != before {
-				t.Errorf("the asset dir changed")
+			if changes := before.Changes(t, dir); len(changes) > 0 {
+				t.Errorf("the asset dir changed: %v", changes)
 			}
 		})
 	}
-}
-
-func snapshotTree(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err == nil {
-			data, _ := os.ReadFile(p)
-			b.WriteString(p + " " + fi.Mode().String() + " " + string(data) + "\n")
-		}
-		return nil
-	})
-	return b.String()
 }
