@@ -37,8 +37,6 @@ const (
 
 	// TestServerImage is the e2e workload image (hack/tools/testserver).
 	TestServerImage = "localhost/bootstrap-e2e/testserver:v1"
-	// PauseImage is the sandbox image the node's containerd uses.
-	PauseImage = "registry.k8s.io/pause:3.10.2"
 )
 
 // RepoRoot is the root of this repository.

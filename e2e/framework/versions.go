@@ -14,4 +14,6 @@ const (
 	// hack/_output/images/PreviousVersion.
 	PreviousVersion = v1alpha1.PreviousKubernetesVersion
 	CoreDNSImage    = v1alpha1.DefaultImageRepository + "/coredns/coredns:" + v1alpha1.CoreDNSVersion
+	// PauseImage is the sandbox image the node's containerd uses.
+	PauseImage = v1alpha1.DefaultImageRepository + "/pause:" + v1alpha1.PauseVersion
 )

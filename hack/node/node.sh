@@ -31,7 +31,7 @@ NODE_SH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "${NODE_SH_DIR}/../lib/common.sh"
 source "${NODE_SH_DIR}/env.sh"
 
-PAUSE_IMAGE="${PAUSE_IMAGE:-registry.k8s.io/pause:3.10.2}"
+PAUSE_IMAGE="${PAUSE_IMAGE:-registry.k8s.io/pause:${PAUSE_VERSION}}"
 
 netns_path() { echo "/run/netns/${NODE_NETNS}"; }
 in_netns() { nsenter --net="$(netns_path)" -- "$@"; }
