@@ -137,17 +137,7 @@ func StartKubeAPIServer(t testing.TB, n *Node, o KubeAPIServerOptions) *KubeAPIS
 	for _, k := range keys {
 		argv = append(argv, "--"+k+"="+flags[k])
 	}
-	var p *Process
-	if o.OnHost {
-		p = n.StartOnHost(t, o.Name, argv...)
-	} else {
-		p = n.Start(t, o.Name, argv...)
-	}
-	t.Cleanup(func() {
-		if !Keep() {
-			p.Stop(5 * time.Second)
-		}
-	})
+	p := n.startStoppedAtCleanup(t, o.Name, o.OnHost, argv...)
 	s := &KubeAPIServer{Process: p, URL: endpoints.HTTPS(addr, int32(o.Port))}
 
 	// A super-admin kubeconfig pointing at this server.
@@ -246,17 +236,7 @@ func StartEtcd(t testing.TB, n *Node, o EtcdOptions) *Etcd {
 		"--peer-trusted-ca-file=" + a(assets.EtcdCACert), "--peer-client-cert-auth=true",
 		"--log-level=warn",
 	}
-	var p *Process
-	if o.OnHost {
-		p = n.StartOnHost(t, o.Name, argv...)
-	} else {
-		p = n.Start(t, o.Name, argv...)
-	}
-	t.Cleanup(func() {
-		if !Keep() {
-			p.Stop(5 * time.Second)
-		}
-	})
+	p := n.startStoppedAtCleanup(t, o.Name, o.OnHost, argv...)
 	WaitT(t, fmt.Sprintf("%s serving on %s", o.Name, client), 60*time.Second, func(ctx context.Context) (bool, string, error) {
 		if done, err := p.Exited(); done {
 			return false, "", fmt.Errorf("%s exited: %v; log tail:\n%s", o.Name, err, p.Tail(30))
@@ -275,4 +255,17 @@ func StartEtcd(t testing.TB, n *Node, o EtcdOptions) *Etcd {
 		return err == nil, strings.TrimSpace(string(out)), err
 	})
 	return &Etcd{Process: p, ClientURL: client}
+}
+
+// startStoppedAtCleanup starts argv in the node's netns (or the host's) and
+// stops it when the test ends, unless the node is kept.
+func (n *Node) startStoppedAtCleanup(t testing.TB, name string, onHost bool, argv ...string) *Process {
+	t.Helper()
+	p := n.start(t, name, onHost, nil, argv...)
+	t.Cleanup(func() {
+		if !Keep() {
+			p.Stop(5 * time.Second)
+		}
+	})
+	return p
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
@@ -35,4 +37,20 @@ func AssetDir(dir string) (string, error) {
 // cleanly (and reports where it stopped) instead of dying mid-step.
 func SignalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
+// RunOnAssetDir is the RunE of a command that works on an asset dir until
+// it is done or interrupted (start, recover, guard): it makes *dir absolute
+// (AssetDir), then runs with a SignalContext.
+func RunOnAssetDir(dir *string, run func(ctx context.Context) error) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		abs, err := AssetDir(*dir)
+		if err != nil {
+			return err
+		}
+		*dir = abs
+		ctx, stop := SignalContext()
+		defer stop()
+		return run(ctx)
+	}
 }

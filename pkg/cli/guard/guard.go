@@ -3,6 +3,7 @@
 package guard
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,16 +36,9 @@ later start and recover runs).`,
   # by hand, faster to act, for a test
   bootstrap guard --asset-dir /opt/bootstrap/assets --interval 500ms --down-after 2s`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			abs, err := global.AssetDir(o.AssetDir)
-			if err != nil {
-				return err
-			}
-			o.AssetDir = abs
-			ctx, stop := global.SignalContext()
-			defer stop()
+		RunE: global.RunOnAssetDir(&o.AssetDir, func(ctx context.Context) error {
 			return guardflow.Run(ctx, o, g.Printer())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.AssetDir, "asset-dir", "", "the cluster's asset dir on this node")

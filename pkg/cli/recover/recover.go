@@ -2,6 +2,7 @@
 package recover
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,16 +45,9 @@ docs/disaster-recovery.md says which command fits which failure.`,
   # the API is gone but etcd runs: on it, in place
   bootstrap recover --asset-dir /opt/bootstrap/assets`,
 		Args: cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			abs, err := global.AssetDir(o.AssetDir)
-			if err != nil {
-				return err
-			}
-			o.AssetDir = abs
-			ctx, stop := global.SignalContext()
-			defer stop()
+		RunE: global.RunOnAssetDir(&o.AssetDir, func(ctx context.Context) error {
 			return recovery.Recover(ctx, o, g.Printer())
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.AssetDir, "asset-dir", "", "the cluster's asset dir (its PKI must be the one the saved state was made with)")

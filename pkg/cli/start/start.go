@@ -2,6 +2,7 @@
 package start
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,16 +29,9 @@ cluster's control plane it says so and exits 0.`,
 		Example: `  bootstrap start --asset-dir /opt/bootstrap/assets
   bootstrap start --asset-dir /opt/bootstrap/assets --wait=all`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			abs, err := global.AssetDir(o.AssetDir)
-			if err != nil {
-				return err
-			}
-			o.AssetDir = abs
-			ctx, stop := global.SignalContext()
-			defer stop()
+		RunE: global.RunOnAssetDir(&o.AssetDir, func(ctx context.Context) error {
 			return startflow.Run(ctx, o, g.Printer())
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir 'bootstrap render' wrote")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
