@@ -45,7 +45,7 @@ func snapshotObjects(t *testing.T, cs kubernetes.Interface, namespaces []string)
 			out["cm/"+ns+"/"+c.Name] = fingerprint(c.UID, c.Data)
 		}
 	}
-	ns := "recover-0"
+	ns := namespaces[0]
 	if s, err := cs.CoreV1().Secrets(ns).Get(ctx, "db", metav1.GetOptions{}); err == nil {
 		out["secret/db"] = fingerprint(s.UID, s.Data)
 	}

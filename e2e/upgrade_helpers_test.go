@@ -58,46 +58,50 @@ func startOnPreviousVersion(t *testing.T) (*framework.Node, string, *kubernetes.
 
 var upgradeNamespaces = []string{"upgrade-0", "upgrade-1"}
 
-// checkRunsVersion: the API serves version, every control-plane pod runs
-// that version's image and is Ready, and every kubelet reports it... except
-// that the kubelet is a node step: kubeletVersion "" skips it.
+// checkRunsVersion: the API serves version, and every control-plane pod
+// runs that version's image and is Ready (waiting a little: add-ons such as
+// kube-proxy get their pods after start exits). Kubelets are a node step:
+// checkKubeletVersion.
 func checkRunsVersion(t *testing.T, cs kubernetes.Interface, version string) {
 	t.Helper()
-	ctx := context.Background()
-	v, err := cs.Discovery().ServerVersion()
-	if err != nil || v.GitVersion != version {
-		t.Errorf("the API serves %v (%v), want %s", v, err, version)
-	}
-	pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		comp := p.Labels[assets.ComponentLabel]
-		switch comp {
-		case assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy:
-		default:
-			continue
+	framework.WaitT(t, "the control plane on "+version, 2*time.Minute, func(ctx context.Context) (bool, string, error) {
+		var problems []string
+		v, err := cs.Discovery().ServerVersion()
+		if err != nil || v.GitVersion != version {
+			problems = append(problems, fmt.Sprintf("the API serves %v (%v)", v, err))
 		}
-		if p.DeletionTimestamp != nil {
-			t.Errorf("%s pod %s is still terminating", comp, p.Name)
-			continue
+		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, "", err
 		}
-		seen[comp]++
-		if img := p.Spec.Containers[0].Image; !strings.HasSuffix(img, ":"+version) {
-			t.Errorf("%s pod %s runs %s, want %s", comp, p.Name, img, version)
+		seen := map[string]int{}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			comp := p.Labels[assets.ComponentLabel]
+			switch comp {
+			case assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy:
+			default:
+				continue
+			}
+			if p.DeletionTimestamp != nil {
+				problems = append(problems, fmt.Sprintf("%s pod %s is still terminating", comp, p.Name))
+				continue
+			}
+			seen[comp]++
+			if img := p.Spec.Containers[0].Image; !strings.HasSuffix(img, ":"+version) {
+				problems = append(problems, fmt.Sprintf("%s pod %s runs %s", comp, p.Name, img))
+			}
+			if !ready(p) {
+				problems = append(problems, fmt.Sprintf("%s pod %s is not Ready: %s", comp, p.Name, framework.PodSummary(p)))
+			}
 		}
-		if !ready(p) {
-			t.Errorf("%s pod %s is not Ready: %s", comp, p.Name, framework.PodSummary(p))
+		for _, comp := range []string{assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy} {
+			if seen[comp] == 0 {
+				problems = append(problems, "no "+comp+" pod")
+			}
 		}
-	}
-	for _, comp := range []string{assets.KubeAPIServer, assets.KubeControllerManager, assets.KubeScheduler, assets.KubeProxy} {
-		if seen[comp] == 0 {
-			t.Errorf("no %s pod", comp)
-		}
-	}
+		return len(problems) == 0, strings.Join(problems, "; "), nil
+	})
 }
 
 // checkKubeletVersion: every Node's kubelet reports version.
