@@ -18,6 +18,12 @@ type Options struct {
 	Now func() time.Time
 	// Logf receives one progress line per file ("[certs] Using existing CA tls/ca.crt").
 	Logf func(format string, args ...any)
+	// Renew lists leaf certificates to re-issue whatever their state, by
+	// asset path without extension ("tls/apiserver", "tls/etcd/server") or
+	// kubeconfig path ("auth/admin.kubeconfig"). With Renew set, every other
+	// leaf is kept as it is (it must still chain to its CA), so that a
+	// renewal changes exactly what was asked: `bootstrap certs renew`.
+	Renew []string
 }
 
 // Result lists what Render did.
@@ -32,7 +38,10 @@ type renderer struct {
 	dir    string
 	issuer issuer
 	logf   func(string, ...any)
-	result *Result
+	// renew is Options.Renew; renewing says it was given.
+	renew    map[string]bool
+	renewing bool
+	result   *Result
 	// staged are the files this render writes, in order, kept in memory
 	// until every check passed: a refused render writes nothing.
 	staged []File
@@ -64,8 +73,13 @@ func Render(cfg *v1alpha1.BootstrapConfiguration, dir string, opts Options) (*Re
 			validity:   cfg.Certificates.Validity.Duration,
 			now:        opts.Now(),
 		},
-		logf:   opts.Logf,
-		result: &Result{},
+		logf:     opts.Logf,
+		result:   &Result{},
+		renewing: opts.Renew != nil,
+		renew:    map[string]bool{},
+	}
+	for _, n := range opts.Renew {
+		r.renew[n] = true
 	}
 	if err := r.checkDir(); err != nil {
 		return nil, err

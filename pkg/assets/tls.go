@@ -107,6 +107,12 @@ func (r *renderer) checkPair(ca, kp *KeyPair, crtPath, keyPath string) error {
 
 // mismatch says why an existing leaf no longer satisfies spec, or "".
 func (r *renderer) mismatch(kp *KeyPair, spec certSpec) string {
+	if r.renewing {
+		if r.renew[spec.Name] {
+			return "renewal requested"
+		}
+		return ""
+	}
 	c := kp.Cert
 	switch {
 	case c.Subject.CommonName != spec.CN:

@@ -4,7 +4,10 @@
 package configflags
 
 import (
+	"time"
+
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 )
@@ -37,6 +40,13 @@ func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	f.overrides = append(f.overrides, func(c *v1alpha1.BootstrapConfiguration) {
 		if fs.Changed("bind-port") {
 			c.APIServer.BindPort = port
+		}
+	})
+	var validity time.Duration
+	fs.DurationVar(&validity, "certificate-validity", 0, "lifetime of the leaf certificates render issues, e.g. 8760h (certificates.validity; default 8760h, at most certificates.caValidity)")
+	f.overrides = append(f.overrides, func(c *v1alpha1.BootstrapConfiguration) {
+		if fs.Changed("certificate-validity") {
+			c.Certificates.Validity = &metav1.Duration{Duration: validity}
 		}
 	})
 	var sans []string
