@@ -9,6 +9,7 @@ import (
 	"k8s.io/klog/v2"
 
 	backupcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/backup"
+	certscmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/certs"
 	configcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/config"
 	csrapprovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/csrapprover"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
@@ -51,6 +52,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		backupcmd.NewCommand(g),
 		recovercmd.NewCommand(g),
 		statuscmd.NewCommand(g),
+		certscmd.NewCommand(g),
 		tempcpcmd.NewCommand(g),
 		guardcmd.NewCommand(g),
 		csrapprovercmd.NewCommand(g),

@@ -57,3 +57,21 @@ func (p *Printer) Start(phase, what string) func() {
 
 // Seconds formats a duration as "1.23s".
 func Seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// Age formats a duration in its largest sensible unit ("364d", "5h",
+// "12m", "40s"; negative: "-3d"), for columns of time left or time since.
+func Age(d time.Duration) string {
+	neg := ""
+	if d < 0 {
+		neg, d = "-", -d
+	}
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%s%dd", neg, int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%s%dh", neg, int(d.Hours()))
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%s%dm", neg, int(d.Minutes()))
+	}
+	return fmt.Sprintf("%s%ds", neg, int(d.Seconds()))
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/status"
+	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
 // NewCommand returns `bootstrap status`.
@@ -149,11 +150,11 @@ func Table(w io.Writer, rep *status.Report) error {
 		}
 		cert := "-"
 		if r.CertNotAfter != nil {
-			cert = fmt.Sprintf("%s (%s)", r.CertNotAfter.Format("2006-01-02"), residual(time.Until(*r.CertNotAfter)))
+			cert = fmt.Sprintf("%s (%s)", r.CertNotAfter.Format("2006-01-02"), ui.Age(time.Until(*r.CertNotAfter)))
 		}
 		trans := "-"
 		if r.LastTransition != nil {
-			trans = fmt.Sprintf("%s ago", residual(time.Since(*r.LastTransition)))
+			trans = fmt.Sprintf("%s ago", ui.Age(time.Since(*r.LastTransition)))
 			if r.Reason != "" {
 				trans += " " + r.Reason
 			}
@@ -169,21 +170,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// residual is a duration in the largest sensible unit ("364d", "5h", "40s").
-func residual(d time.Duration) string {
-	neg := ""
-	if d < 0 {
-		neg, d = "-", -d
-	}
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%s%dd", neg, int(d.Hours()/24))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%s%dh", neg, int(d.Hours()))
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("%s%dm", neg, int(d.Minutes()))
-	}
-	return fmt.Sprintf("%s%ds", neg, int(d.Seconds()))
 }
