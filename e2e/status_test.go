@@ -5,11 +5,9 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
+	"github.com/bootstrap-k8s/bootstrap/internal/testtree"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/certs"
 	"github.com/bootstrap-k8s/bootstrap/pkg/status"
@@ -108,7 +107,7 @@ func TestStatusAndCerts(t *testing.T) {
 	})
 
 	t.Run("renew refuses, changing nothing", func(t *testing.T) {
-		sum := dirSum(t, assetDir)
+		before := testtree.Snapshot(t, assetDir)
 		rv := secretVersion(t, cs)
 		out, code := runBootstrap(t, node, "certs", "renew", "apiserverr", "--asset-dir", assetDir)
 		if code != 3 || !strings.Contains(out, `unknown certificate "apiserverr"`) {
@@ -118,13 +117,13 @@ func TestStatusAndCerts(t *testing.T) {
 		if b, err := exec.Command(framework.BootstrapBinary(t), "render", "--config", filepath.Join(node.Work, "cluster.yaml"), "--asset-dir", other).CombinedOutput(); err != nil {
 			t.Fatalf("render another cluster: %v\n%s", err, b)
 		}
-		otherSum := dirSum(t, other)
+		otherBefore := testtree.Snapshot(t, other)
 		out, code = runBootstrap(t, node, "certs", "renew", "all", "--asset-dir", other, "--force")
 		if code != 2 || !strings.Contains(out, "another cluster") {
 			t.Errorf("asset dir of another cluster: exit %d: %s", code, out)
 		}
-		if dirSum(t, assetDir) != sum || dirSum(t, other) != otherSum || secretVersion(t, cs) != rv {
-			t.Error("a refused renewal changed an asset dir or the kube-apiserver Secret")
+		if ch := append(before.Changes(t, assetDir), otherBefore.Changes(t, other)...); len(ch) > 0 || secretVersion(t, cs) != rv {
+			t.Errorf("a refused renewal changed an asset dir (%v) or the kube-apiserver Secret", ch)
 		}
 	})
 
@@ -328,28 +327,6 @@ func mustKubeconfigCert(t *testing.T, path string) []byte {
 	}
 	t.Fatalf("%s has no client certificate", path)
 	return nil
-}
-
-// dirSum is a digest of every file under dir (names, modes and contents).
-func dirSum(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, _ := d.Info()
-		fmt.Fprintf(h, "%s %v %x\n", p, info.Mode(), sha256.Sum256(data))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
 }
 
 func secretVersion(t *testing.T, cs kubernetes.Interface) string {

@@ -2,10 +2,7 @@ package certs
 
 import (
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,32 +13,13 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/internal/testcontrolplane"
+	"github.com/bootstrap-k8s/bootstrap/internal/testtree"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
 func quiet() *ui.Printer { return ui.New(io.Discard, io.Discard, 0) }
-
-func dirSum(t *testing.T, dir string) string {
-	t.Helper()
-	h := sha256.New()
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(h, "%s %x\n", p, sha256.Sum256(data))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%x", h.Sum(nil))
-}
 
 func find(l *Listing, name, source string) *Cert {
 	for i := range l.Certs {
@@ -85,7 +63,7 @@ func TestListAgainstARealAPIServer(t *testing.T) {
 func TestRenewRefusals(t *testing.T) {
 	cp := testcontrolplane.Start(t)
 	o := Options{AssetDir: cp.AssetDir, Config: cp.Config, KubeletDir: t.TempDir()}
-	sum := dirSum(t, cp.AssetDir)
+	before := testtree.Snapshot(t, cp.AssetDir)
 	ctx := context.Background()
 
 	_, err := Renew(ctx, RenewOptions{Options: o, Names: []string{"apiserver", "nope"}}, quiet())
@@ -103,8 +81,8 @@ func TestRenewRefusals(t *testing.T) {
 	if !failure.IsPreflight(err) || !strings.Contains(err.Error(), "is Unhealthy") && !strings.Contains(err.Error(), "is Degraded") {
 		t.Errorf("unhealthy cluster: %v", err)
 	}
-	if dirSum(t, cp.AssetDir) != sum {
-		t.Error("a refused renewal changed the asset dir")
+	if ch := before.Changes(t, cp.AssetDir); len(ch) > 0 {
+		t.Errorf("a refused renewal changed the asset dir: %v", ch)
 	}
 
 	// Another cluster: same configuration, other CAs, the same address.
@@ -112,13 +90,13 @@ func TestRenewRefusals(t *testing.T) {
 	if _, err := assets.Render(cp.Config, other, assets.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	otherSum := dirSum(t, other)
+	otherBefore := testtree.Snapshot(t, other)
 	_, err = Renew(ctx, RenewOptions{Options: Options{AssetDir: other, Config: cp.Config}, Names: []string{"all"}, Force: true}, quiet())
 	if !failure.IsPreflight(err) || !strings.Contains(err.Error(), "another cluster") {
 		t.Errorf("asset dir of another cluster: %v", err)
 	}
-	if dirSum(t, other) != otherSum {
-		t.Error("the refused asset dir changed")
+	if ch := otherBefore.Changes(t, other); len(ch) > 0 {
+		t.Errorf("the refused asset dir changed: %v", ch)
 	}
 
 	// A CA key kept off the node.
