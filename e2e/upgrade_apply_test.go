@@ -30,10 +30,10 @@ func TestUpgradeApplyRollsBackThenUpgrades(t *testing.T) {
 	bootstrap := func(timeout time.Duration, args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, framework.BootstrapBinary(t), args...)
-		out, err := cmd.CombinedOutput()
+		// On the node, as users run it: etcd's client port is on its addresses.
+		out, err := node.Exec(ctx, append([]string{framework.BootstrapBinary(t)}, args...)...)
 		t.Logf("bootstrap %s (%v):\n%s", strings.Join(args, " "), err, out)
-		return string(out), err
+		return out, err
 	}
 	plan, err := bootstrap(time.Minute, "upgrade", "plan", "--asset-dir", assetDir, "--to", framework.KubernetesVersion)
 	if err != nil || !strings.Contains(plan, "daemonset kube-apiserver") || !strings.Contains(plan, "kubelet on "+node.Name) {

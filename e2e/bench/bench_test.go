@@ -50,6 +50,13 @@ func TestBench(t *testing.T) {
 			rep.Notes = append(rep.Notes, fmt.Sprintf("run B%d failed (see go test output)", i))
 		}
 	}
+	// One upgrade of each kind (the previous minor to the current one).
+	if !t.Run("U-bootstrap-upgrade", func(t *testing.T) { runUpgrade(t, rep) }) {
+		rep.Notes = append(rep.Notes, "run U-bootstrap-upgrade failed (see go test output)")
+	}
+	if !t.Run("U-kubeadm-upgrade", func(t *testing.T) { runKubeadmUpgrade(t, rep) }) {
+		rep.Notes = append(rep.Notes, "run U-kubeadm-upgrade failed (see go test output)")
+	}
 	rep.Notes = append(rep.Notes, machineNote("at end"))
 }
 

@@ -86,6 +86,9 @@ type Report struct {
 	PowerCycle        []float64
 	KubeadmPowerCycle []float64
 	Handover          struct{ Requests, Failed int64 }
+	// Upgrade holds the upgrade runs' figures (upgrade_*, kubeadm_upgrade_*),
+	// copied into the JSON line as they are.
+	Upgrade map[string]float64
 	Notes             []string // anything a reader must know (failed runs, load)
 }
 
@@ -238,6 +241,13 @@ func (r *Report) JSON() ([]byte, error) {
 		"handover_requests":         r.Handover.Requests,
 		"runs":                      pairs,
 		"start_phases_s":            phases,
+	}
+	for _, k := range []string{"upgrade_s", "upgrade_failed_requests", "upgrade_longest_gap_s", "kubeadm_upgrade_s", "kubeadm_upgrade_failed_requests", "kubeadm_upgrade_longest_gap_s"} {
+		if v, ok := r.Upgrade[k]; ok {
+			out[k] = round3(v)
+		} else {
+			out[k] = nil // not measured
+		}
 	}
 	return json.Marshal(out)
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 )
 
 // kubeadm init on the harness node, for the benchmark against `bootstrap
@@ -81,7 +83,8 @@ func (n *Node) KubeadmDir() string { return filepath.Join(n.Work, "kubeadm") }
 // images are preloaded (pull policy Never); preflight errors are ignored
 // (cgroup v1, no systemd, swap, ...); the kubelet-start phase (it writes
 // /var/lib/kubelet and restarts the kubelet with systemctl) and CoreDNS (kubeadm
-// wants v1.14.6, not built here) are skipped.
+// wants v1.14.6, not built here) are skipped. etcd runs the release built
+// here (both kubeadm minors would pick other tags).
 func (n *Node) KubeadmConfigYAML() string {
 	return fmt.Sprintf(`apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -102,6 +105,7 @@ certificatesDir: %[4]s/pki
 etcd:
   local:
     dataDir: %[4]s/etcd
+    imageTag: %[6]s
 networking:
   podSubnet: 10.244.0.0/16
   serviceSubnet: 10.96.0.0/12
@@ -113,7 +117,23 @@ cgroupDriver: cgroupfs
 failSwapOn: false
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
-`, n.IP, n.Name, n.ContainerdSocket(), n.KubeadmDir(), KubernetesVersion)
+`, n.IP, n.Name, n.ContainerdSocket(), n.KubeadmDir(), n.kubeadmVersion(), v1alpha1.EtcdVersion+"-0")
+}
+
+// kubeadmVersion is the version kubeadm init installs: the previous minor
+// (with its kubeadm) on a node prepared by UsePreviousVersion.
+func (n *Node) kubeadmVersion() string {
+	if n.KubeletBin == PreviousBin("kubelet") {
+		return PreviousVersion
+	}
+	return KubernetesVersion
+}
+
+func (n *Node) kubeadmBin() string {
+	if n.kubeadmVersion() == PreviousVersion {
+		return PreviousBin("kubeadm")
+	}
+	return Bin("kubeadm")
 }
 
 // KubeadmInit is when things happened, measured from kubeadm's start.
@@ -146,7 +166,7 @@ func (n *Node) RunKubeadmInit(t testing.TB, timeout time.Duration) KubeadmInit {
 	defer cancel()
 
 	begin := time.Now()
-	p := n.Start(t, "kubeadm-init", Bin("kubeadm"), "init", "--config", cfg, "-v", "1")
+	p := n.Start(t, "kubeadm-init", n.kubeadmBin(), "init", "--config", cfg, "-v", "1")
 	exited := make(chan time.Duration, 1)
 	go func() { <-p.done; exited <- time.Since(begin) }()
 	kubelet := make(chan error, 1)
