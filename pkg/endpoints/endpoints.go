@@ -21,6 +21,11 @@ func EtcdClient(cfg *v1alpha1.BootstrapConfiguration) string {
 	return HTTPS(cfg.APIServer.AdvertiseAddress, cfg.Etcd.Local.ClientPort)
 }
 
+// EtcdClientAddress is EtcdClient's host:port, for a plain TCP dial.
+func EtcdClientAddress(cfg *v1alpha1.BootstrapConfiguration) string {
+	return net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
+}
+
 // EtcdLoopbackClient is the persistent member's client URL on loopback,
 // where bootstrap and the node's own kube-apiserver reach it.
 func EtcdLoopbackClient(cfg *v1alpha1.BootstrapConfiguration) string {

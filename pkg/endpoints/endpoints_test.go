@@ -19,6 +19,9 @@ func TestURLs(t *testing.T) {
 		if got := EtcdClient(cfg); got != tc.client {
 			t.Errorf("EtcdClient = %s, want %s", got, tc.client)
 		}
+		if got := "https://" + EtcdClientAddress(cfg); got != tc.client {
+			t.Errorf("EtcdClientAddress = %s, want the host:port of %s", got, tc.client)
+		}
 		if got := EtcdPeer(cfg); got != tc.peer {
 			t.Errorf("EtcdPeer = %s, want %s", got, tc.peer)
 		}

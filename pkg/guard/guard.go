@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/recovery"
 	"github.com/bootstrap-k8s/bootstrap/pkg/start"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
@@ -141,7 +141,7 @@ func recoverNow(ctx context.Context, o Options, p *ui.Printer, cfg *v1alpha1.Boo
 	p.Infof("guard", "Recovering the control plane: %s", why)
 	begin := time.Now()
 	if cfg.Etcd.Local != nil {
-		addr := net.JoinHostPort(cfg.APIServer.AdvertiseAddress, strconv.Itoa(int(cfg.Etcd.Local.ClientPort)))
+		addr := endpoints.EtcdClientAddress(cfg)
 		for {
 			c, err := (&net.Dialer{Timeout: time.Second}).DialContext(ctx, "tcp", addr)
 			if err == nil {
