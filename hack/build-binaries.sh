@@ -4,7 +4,7 @@
 # warm re-run cost seconds; the Go build cache makes a rebuild after a small
 # change cheap too.
 #
-# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [etcd] [coredns] [tools]   (default: all)
+# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [etcd] [coredns] [flannel] [tools]   (default: all)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -110,28 +110,55 @@ build_coredns() {
 	log "coredns: built in $((SECONDS - start)) s"
 }
 
+# flanneld (hack/flannel: flannel's main package minus two backends, see
+# hack/flannel/gen-main.sh) and the flannel CNI plugin (hack/flannel-cni), for
+# the flannel image. Optional like CoreDNS: the multi-node scenarios skip
+# with a message without them.
+build_flannel() {
+	local stamp_file="${OUT_DIR}/stamps/flannel" want v
+	want="$(stamp_of "${HACK_DIR}/flannel/go.mod" "${HACK_DIR}/flannel/go.sum" "${HACK_DIR}/flannel/main.go" \
+		"${HACK_DIR}/flannel-cni/go.mod" "${HACK_DIR}/flannel-cni/go.sum" "${BASH_SOURCE[0]}")"
+	if [[ -x "${BIN_DIR}/flanneld" && -x "${BIN_DIR}/flannel-cni-plugin" && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" ]]; then
+		log "flannel: up to date (flanneld flannel-cni-plugin)"
+		return 0
+	fi
+	log "flannel: building flanneld and the flannel CNI plugin (cold: a few minutes)"
+	local start=${SECONDS}
+	rm -f "${stamp_file}"
+	v="$(cd "${HACK_DIR}/flannel" && go list -m -f '{{.Version}}' github.com/flannel-io/flannel)"
+	if ! (cd "${HACK_DIR}/flannel" && "${NICE[@]}" go build -trimpath -ldflags "-s -w -X github.com/flannel-io/flannel/pkg/version.Version=${v}" -o "${BIN_DIR}/flanneld" .) ||
+		! (cd "${HACK_DIR}/flannel-cni" && "${NICE[@]}" go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/flannel-cni-plugin" github.com/containernetworking/plugins/plugins/meta/flannel); then
+		log "flannel: BUILD FAILED; the multi-node scenarios skip"
+		rm -f "${BIN_DIR}/flanneld" "${BIN_DIR}/flannel-cni-plugin"
+		return 0
+	fi
+	echo "${want}" > "${stamp_file}"
+	log "flannel: built in $((SECONDS - start)) s"
+}
+
 build_tools() {
 	# Small harness programs (image tool, pause, CRI cleanup, test workload).
 	local stamp_file="${OUT_DIR}/stamps/tools" want b ok=1
 	want="$(stamp_of "${BASH_SOURCE[0]}" $(find "${HACK_DIR}/tools" -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sort))"
-	for b in imgtool pause cricleanup testserver; do [[ -x "${BIN_DIR}/${b}" ]] || ok=0; done
+	for b in imgtool pause cricleanup testserver cp; do [[ -x "${BIN_DIR}/${b}" ]] || ok=0; done
 	if [[ ${ok} == 1 && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" ]]; then
-		log "tools: up to date (imgtool pause cricleanup testserver)"
+		log "tools: up to date (imgtool pause cricleanup testserver cp)"
 		return 0
 	fi
-	log "tools: building imgtool, pause, cricleanup, testserver"
-	(cd "${HACK_DIR}/tools" && go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/" ./imgtool ./pause ./cricleanup ./testserver)
+	log "tools: building imgtool, pause, cricleanup, testserver, cp"
+	(cd "${HACK_DIR}/tools" && go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/" ./imgtool ./pause ./cricleanup ./testserver ./cp)
 	echo "${want}" > "${stamp_file}"
 }
 
 groups=("$@")
-[[ ${#groups[@]} -gt 0 ]] || groups=(k8s k8s-previous etcd coredns tools)
+[[ ${#groups[@]} -gt 0 ]] || groups=(k8s k8s-previous etcd coredns flannel tools)
 for g in "${groups[@]}"; do
 	case "${g}" in
 	k8s) build_k8s ;;
 	k8s-previous) build_k8s_previous ;;
 	etcd) build_etcd ;;
 	coredns) build_coredns ;;
+	flannel) build_flannel ;;
 	tools) build_tools ;;
 	*) die "unknown group ${g}" ;;
 	esac

@@ -5,6 +5,7 @@
 # writes by default, plus the etcd name kubeadm v1.37.2 wants):
 #   KUBE_APISERVER_IMAGE KUBE_CONTROLLER_MANAGER_IMAGE KUBE_SCHEDULER_IMAGE
 #   KUBE_PROXY_IMAGE ETCD_IMAGE ETCD_EXTRA_TAGS (space-separated) COREDNS_IMAGE PAUSE_IMAGE
+#   FLANNEL_IMAGE (skipped when hack/build-binaries.sh flannel built no flanneld)
 #   EXTRA_IMAGES (space-separated ref=binary)
 #   BOOTSTRAP_IMAGE (bootstrap's own image, built from ./cmd/bootstrap)
 set -euo pipefail
@@ -21,6 +22,7 @@ args=(
 	-coredns-image "${COREDNS_IMAGE:-${REPO}/coredns/coredns:${COREDNS_VERSION}}"
 	-pause-image "${PAUSE_IMAGE:-${REPO}/pause:${PAUSE_VERSION}}"
 	-testserver-image "${TESTSERVER_IMAGE:-localhost/bootstrap-e2e/testserver:v1}"
+	-flannel-image "${FLANNEL_IMAGE:-$(default_of FlannelImage)}"
 )
 for t in ${ETCD_EXTRA_TAGS:-${REPO}/etcd:3.7.0-0}; do args+=(-etcd-extra-tag "${t}"); done
 for e in ${EXTRA_IMAGES:-}; do args+=(-extra "${e}"); done

@@ -59,7 +59,15 @@ func (r *renderer) flannel() ([]runtime.Object, error) {
 		// Every taint, as kube-proxy: a node without its CNI breaks the pods
 		// that do tolerate the taint (docs/design.md, "Taints").
 		Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+		// As upstream's kube-flannel.yml: the flannel CNI plugin (which reads
+		// /run/flannel/subnet.env and delegates to bridge + host-local) goes
+		// into the node's CNI bin dir, then the conflist that names it. The
+		// image carries both (hack/tools/imgtool -flannel-image).
 		InitContainers: []corev1.Container{{
+			Name: "install-cni-plugin", Image: image,
+			Command:      []string{"cp", "-f", "/flannel", "/opt/cni/bin/flannel"},
+			VolumeMounts: []corev1.VolumeMount{{Name: "cni-plugin", MountPath: "/opt/cni/bin"}},
+		}, {
 			Name: "install-cni", Image: image,
 			Command:      []string{"cp", "-f", "/etc/kube-flannel/cni-conf.json", "/etc/cni/net.d/10-flannel.conflist"},
 			VolumeMounts: []corev1.VolumeMount{{Name: "cni", MountPath: "/etc/cni/net.d"}, {Name: "flannel-cfg", MountPath: "/etc/kube-flannel/"}},
@@ -82,6 +90,7 @@ func (r *renderer) flannel() ([]runtime.Object, error) {
 		}},
 		Volumes: []corev1.Volume{
 			hostPathVolume("run", "/run/flannel", corev1.HostPathDirectoryOrCreate),
+			hostPathVolume("cni-plugin", "/opt/cni/bin", corev1.HostPathDirectoryOrCreate),
 			hostPathVolume("cni", "/etc/cni/net.d", corev1.HostPathDirectoryOrCreate),
 			configMapVolume("flannel-cfg", "kube-flannel-cfg"),
 			hostPathVolume("xtables-lock", "/run/xtables.lock", corev1.HostPathFileOrCreate),

@@ -16,7 +16,7 @@ import (
 func TestTaintTolerations(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Networking.CNI = "flannel"
-	cfg.Images.Flannel = "docker.io/flannel/flannel:v0.27.0"
+	cfg.Images.Flannel = "docker.io/flannel/flannel:v0.28.10"
 	dir := filepath.Join(t.TempDir(), "assets")
 	if _, err := Render(cfg, dir, testOptions()); err != nil {
 		t.Fatal(err)

@@ -80,6 +80,7 @@ func main() {
 	coredns := fs.String("coredns-image", "registry.k8s.io/coredns/coredns:v1.15.0", "CoreDNS image name (skipped with a message if no coredns binary was built)")
 	pause := fs.String("pause-image", "registry.k8s.io/pause:3.10.2", "pause (sandbox) image name")
 	testserver := fs.String("testserver-image", "localhost/bootstrap-e2e/testserver:v1", "e2e test workload image name (hack/tools/testserver)")
+	flannel := fs.String("flannel-image", "", "flannel image name: flanneld (hack/flannel) at /opt/bin/flanneld, the flannel CNI plugin at /flannel, cp (skipped with a message if flanneld was not built)")
 	var extra, previous stringList
 	fs.Var(&previous, "previous", "a control-plane image of another Kubernetes version as ref=/path/to/kube-BINARY (kube-proxy gets its iptables tools like the main one); repeatable")
 	fs.Var(&extra, "extra", "additional single-binary image as ref=binary (binary from -bin-dir or an absolute path, placed at /usr/local/bin/<name>); repeatable")
@@ -120,6 +121,9 @@ func main() {
 			fatalf("-previous %q: want ref=/absolute/path/to/binary", e)
 		}
 		images = append(images, previousImage(ref, path))
+	}
+	if *flannel != "" && *mainImages {
+		images = append(images, flannelImage(*flannel, *binDir))
 	}
 	for _, e := range extra {
 		ref, b, ok := strings.Cut(e, "=")
@@ -194,6 +198,19 @@ func kubeProxyImage(ref string, kp file) image {
 			img.hostPaths = append(img.hostPaths, f)
 		}
 	}
+	return img
+}
+
+// flannelImage is flanneld with what it runs (iptables for --ip-masq and
+// its forward rules, as kube-proxy's image), the flannel CNI plugin its
+// init container installs on the node, and cp for that init container.
+func flannelImage(ref, binDir string) image {
+	img := kubeProxyImage(ref, file{src: filepath.Join(binDir, "flanneld"), dst: "/opt/bin/flanneld", mode: 0o755})
+	img.key, img.optional = "flannel", true
+	img.cmd = []string{"/opt/bin/flanneld"}
+	img.files = append(img.files,
+		file{src: filepath.Join(binDir, "flannel-cni-plugin"), dst: "/flannel", mode: 0o755},
+		file{src: filepath.Join(binDir, "cp"), dst: "/bin/cp", mode: 0o755})
 	return img
 }
 

@@ -39,7 +39,7 @@ const (
 	EtcdVersion    = "3.7.3"
 	CoreDNSVersion = "v1.15.0"
 	PauseVersion   = "3.10.2"
-	FlannelImage   = "docker.io/flannel/flannel:v0.27.0"
+	FlannelImage   = "docker.io/flannel/flannel:v0.28.10"
 	// BootstrapImage is where bootstrap's own image is expected by default:
 	// hack/build-images.sh builds it from the binary under this name; a
 	// production cluster sets images.bootstrap to where it publishes it.
