@@ -70,7 +70,7 @@ func (n *Node) CollectArtifacts(t testing.TB) {
 	run("images.txt", "bash", NodeScript(), "ctr", "-n", "k8s.io", "images", "ls")
 	run("ip-addr.txt", "ip", "-n", n.Netns, "addr")
 	run("ip-route.txt", "ip", "-n", n.Netns, "route")
-	run("iptables.txt", "nsenter", "--net=/run/netns/"+n.Netns, "--", "iptables-save")
+	run("iptables.txt", append(append([]string{"nsenter"}, n.nsenterArgs()...), "iptables-save")...)
 	run("ps.txt", "ps", "-eo", "pid,ppid,etime,args")
 
 	if assetDir != "" {

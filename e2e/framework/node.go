@@ -28,6 +28,9 @@ type Node struct {
 	// KubeletBin is the kubelet the node runs (empty: BinDir()/kubelet); the
 	// upgrade scenarios start on the previous minor's and replace it.
 	KubeletBin string
+	// Bridge is the host bridge of a multi-node segment (empty: the single
+	// node's veth pair); CNI the conflist the node starts with (node.sh NODE_CNI).
+	Bridge, CNI string
 
 	t         testing.TB
 	lock      *os.File
@@ -40,6 +43,8 @@ type Node struct {
 // NodeOptions override the defaults of hack/node/env.sh.
 type NodeOptions struct {
 	Name, IP, HostIP, Netns, Work string
+	// Bridge and CNI: multi-node mode (see MultiNodeOptions).
+	Bridge, CNI string
 }
 
 var buildOnce sync.Once
@@ -85,6 +90,8 @@ func StartNode(t testing.TB, o NodeOptions) *Node {
 		HostIP: firstNonEmpty(o.HostIP, envOr("BOOTSTRAP_E2E_HOST_IP", DefaultHostIP)),
 		Netns:  firstNonEmpty(o.Netns, envOr("BOOTSTRAP_E2E_NETNS", DefaultNetns)),
 		Work:   firstNonEmpty(o.Work, envOr("BOOTSTRAP_E2E_WORK", DefaultWork)),
+		Bridge: o.Bridge,
+		CNI:    o.CNI,
 		t:      t,
 	}
 	n.StaticPodPath = filepath.Join(n.Work, "manifests")
@@ -130,6 +137,12 @@ func (n *Node) Env() []string {
 	}
 	if n.KubeletBin != "" {
 		env = append(env, "KUBELET_BIN="+n.KubeletBin)
+	}
+	if n.Bridge != "" {
+		env = append(env, "NODE_BRIDGE="+n.Bridge)
+	}
+	if n.CNI != "" {
+		env = append(env, "NODE_CNI="+n.CNI)
 	}
 	return env
 }
@@ -199,9 +212,19 @@ func (n *Node) start(t testing.TB, name string, host bool, env []string, argv ..
 
 // Exec runs a command in the node's network namespace and returns its combined output.
 func (n *Node) Exec(ctx context.Context, argv ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "nsenter", append([]string{"--net=/run/netns/" + n.Netns, "--"}, argv...)...)
+	cmd := exec.CommandContext(ctx, "nsenter", append(n.nsenterArgs(), argv...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// nsenterArgs enter the node: its netns, and in multi-node mode its mount
+// namespace (hack/node/node.sh ensure_mntns), then "--".
+func (n *Node) nsenterArgs() []string {
+	args := []string{"--net=/run/netns/" + n.Netns}
+	if n.Bridge != "" {
+		args = append(args, "--mount=/run/bootstrap-e2e-mnt/"+n.Netns)
+	}
+	return append(args, "--")
 }
 
 // cleanup: collect artifacts on failure, stop our processes, tear down.
@@ -252,6 +275,9 @@ func (n *Node) Leftovers() []string {
 				left = append(left, "mount "+f[4])
 			}
 		}
+	}
+	if _, err := os.Stat("/run/bootstrap-e2e-mnt/" + n.Netns); err == nil {
+		left = append(left, "mount namespace /run/bootstrap-e2e-mnt/"+n.Netns)
 	}
 	if out, err := exec.Command("ip", "link", "show", n.Netns+"-h").CombinedOutput(); err == nil {
 		left = append(left, "link "+strings.Fields(string(out))[1])

@@ -39,7 +39,7 @@ func (n *Node) startProcess(name string, hostNetns bool, env []string, argv ...s
 	defer lf.Close()
 	fmt.Fprintf(lf, "==== %s starting: %s\n", time.Now().UTC().Format(time.RFC3339Nano), strings.Join(argv, " "))
 	if !hostNetns {
-		argv = append([]string{"nsenter", "--net=/run/netns/" + n.Netns, "--"}, argv...)
+		argv = append(append([]string{"nsenter"}, n.nsenterArgs()...), argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = lf, lf

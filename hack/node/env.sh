@@ -49,12 +49,41 @@ KUBELET_WEBHOOK_AUTHN="${KUBELET_WEBHOOK_AUTHN:-true}"
 KUBELET_SERVER_TLS_BOOTSTRAP="${KUBELET_SERVER_TLS_BOOTSTRAP:-}"
 KUBELET_ROTATE_CERTIFICATES="${KUBELET_ROTATE_CERTIFICATES:-}"
 
+# Multi-node mode (several nodes on one L2 segment): NODE_BRIDGE names a host
+# bridge every node's veth is a port of, with HOST_IP on the bridge (e.g.
+# bsj-br, nodes 10.253.0.2, .3, ... host 10.253.0.1). Empty (the default): the
+# single node's point-to-point veth pair, exactly as before.
+NODE_BRIDGE="${NODE_BRIDGE:-}"
+# In multi-node mode every process node.sh starts also runs in a mount
+# namespace of the node's own (pinned at NODE_MNTNS_DIR/NODE_NETNS), where
+# NODE_PRIVATE_PATHS are bind mounts of dirs under NODE_WORK/root: a
+# DaemonSet's hostPath (/run/flannel, /etc/cni/net.d, /opt/cni/bin) must be a
+# different directory on every node, as on separate machines. Everything
+# else (the work dir, /usr, /sys/fs/cgroup) is the host's.
+NODE_MNTNS_DIR="${NODE_MNTNS_DIR:-/run/bootstrap-e2e-mnt}"
+NODE_PRIVATE_PATHS=(/run/flannel /etc/cni/net.d /opt/cni/bin /var/lib/cni /var/lib/kubelet /var/log/containers)
+# The CNI conflist containerd starts with (it must exist before containerd
+# starts): bridge (one node, host-local POD_SUBNET) or flannel (the conflist
+# flannel's DaemonSet installs; pods wait until flanneld wrote subnet.env).
+NODE_CNI="${NODE_CNI:-bridge}"
+
 CONTAINERD_DIR="${NODE_WORK}/containerd"
 CONTAINERD_SOCK="${CONTAINERD_DIR}/containerd.sock"
 KUBELET_DIR="${NODE_WORK}/kubelet"
 LOG_DIR="${NODE_WORK}/logs"
 RUN_DIR="${NODE_WORK}/run"
 CNI_CONF_DIR="${NODE_WORK}/cni/net.d"
+CNI_BIN_DIR=/usr/lib/cni
+# containerd's view of the CNI dirs: the same, or in multi-node mode the
+# node's private /etc/cni/net.d and /opt/cni/bin (CNI_CONF_DIR is then their
+# source on the host).
+CNI_CONF_DIR_NODE="${CNI_CONF_DIR}"
+CNI_BIN_DIR_NODE="${CNI_BIN_DIR}"
+if [[ -n "${NODE_BRIDGE}" ]]; then
+	CNI_CONF_DIR="${NODE_WORK}/root/etc/cni/net.d"
+	CNI_CONF_DIR_NODE=/etc/cni/net.d
+	CNI_BIN_DIR_NODE=/opt/cni/bin
+fi
 POD_LOGS_DIR="${NODE_WORK}/pod-logs"
 
 # Debian packages a fresh machine lacks.

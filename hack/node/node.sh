@@ -11,11 +11,14 @@
 #   node.sh kubelet ASSET_DIR        start the real kubelet against ASSET_DIR/auth/kubelet.kubeconfig
 #   node.sh kubelet                  with KUBELET_KUBECONFIG + KUBELET_CLIENT_CA set: another tool's files
 #                                    (e.g. kubeadm's /etc/kubernetes/kubelet.conf and its ca.crt)
+#   node.sh kubelet                  with KUBELET_BOOTSTRAP_KUBECONFIG + KUBELET_KUBECONFIG + KUBELET_CONFIG:
+#                                    the files `bootstrap join` wrote (TLS bootstrap)
+#   node.sh node-kubelet-config FILE the node's own kubelet settings, for `bootstrap join --node-kubelet-config`
 #   node.sh up ASSET_DIR             runtime + kubelet
 #   node.sh start NAME -- CMD...     start CMD in the node's netns in the background (PID file, log)
 #   node.sh adopt NAME PID           record a process another tool started, so stop/down/powercut stop it too
 #   node.sh stop NAME                stop a process started with `start` (or kubelet/containerd)
-#   node.sh exec -- CMD...           run CMD in the node's netns (host mount namespace)
+#   node.sh exec -- CMD...           run CMD in the node's netns (and mount namespace, multi-node)
 #   node.sh ctr ARGS...              ctr against the node's containerd
 #   node.sh crilist                  list pod sandboxes and containers through the CRI
 #   node.sh status                   what is running
@@ -25,7 +28,11 @@
 #
 # Processes run via `nsenter --net` (not `ip netns exec`), so they share the
 # host's mount namespace: kubelet's volume mounts are visible to containerd and
-# teardown can unmount them.
+# teardown can unmount them. Multi-node mode (NODE_BRIDGE set, see env.sh):
+# the nodes' veths are ports of one host bridge, and node.sh's processes also
+# share a mount namespace of the node's own, where a few host paths
+# (/run/flannel, /etc/cni/net.d, /opt/cni/bin, ...) are the node's private
+# dirs; it dies with the node (down, powercut), and its mounts with it.
 set -euo pipefail
 NODE_SH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "${NODE_SH_DIR}/../lib/common.sh"
@@ -34,7 +41,71 @@ source "${NODE_SH_DIR}/env.sh"
 PAUSE_IMAGE="${PAUSE_IMAGE:-registry.k8s.io/pause:${PAUSE_VERSION}}"
 
 netns_path() { echo "/run/netns/${NODE_NETNS}"; }
-in_netns() { nsenter --net="$(netns_path)" -- "$@"; }
+mntns_path() { echo "${NODE_MNTNS_DIR}/${NODE_NETNS}"; }
+# ns_args: nsenter's namespaces of the node: its netns, and in multi-node
+# mode (NODE_BRIDGE) its mount namespace.
+ns_args() {
+	if [[ -n "${NODE_BRIDGE}" ]]; then
+		echo "--net=$(netns_path) --mount=$(mntns_path)"
+	else
+		echo "--net=$(netns_path)"
+	fi
+}
+# shellcheck disable=SC2046
+in_netns() { nsenter $(ns_args) -- "$@"; }
+
+# record_host_path P: P (and the parents it creates) did not exist before
+# the harness; teardown removes them when empty (machine-wide record).
+record_host_path() {
+	local p="$1" missing=()
+	while [[ ! -e "${p}" && "${p}" != / ]]; do missing+=("${p}"); p="$(dirname "${p}")"; done
+	for p in "${missing[@]}"; do
+		grep -qxF "${p}" "${HOST_PATHS_RECORD}" 2>/dev/null || echo "${p}" >> "${HOST_PATHS_RECORD}"
+	done
+}
+
+# ensure_mntns (multi-node mode only) creates the node's mount namespace,
+# pinned by a bind mount at mntns_path, with NODE_PRIVATE_PATHS bound to
+# NODE_WORK/root/<path>. Idempotent.
+ensure_mntns() {
+	[[ -n "${NODE_BRIDGE}" ]] || return 0
+	local f p src
+	f="$(mntns_path)"
+	if [[ -e "${f}" ]] && nsenter --mount="${f}" true 2> /dev/null; then return 0; fi
+	mkdir -p "${NODE_MNTNS_DIR}"
+	# A namespace can only be pinned on a mount that is not shared: make the
+	# directory a private bind mount of itself (as ip netns does for /run/netns).
+	if ! awk -v d="${NODE_MNTNS_DIR}" '$5 == d' /proc/self/mountinfo | grep -q .; then
+		mount --bind "${NODE_MNTNS_DIR}" "${NODE_MNTNS_DIR}"
+		mount --make-private "${NODE_MNTNS_DIR}"
+	fi
+	touch "${f}"
+	unshare --mount="${f}" --propagation private true
+	for p in "${NODE_PRIVATE_PATHS[@]}"; do
+		src="${NODE_WORK}/root${p}"
+		mkdir -p "${src}"
+		record_host_path "${p}"
+		mkdir -p "${p}"
+		nsenter --mount="${f}" -- mount --bind "${src}" "${p}"
+	done
+	log "mntns: ${f}: private ${NODE_PRIVATE_PATHS[*]} (under ${NODE_WORK}/root)"
+}
+
+# release_mntns drops the pin; once no process is left in it, the kernel
+# removes the namespace and every mount made in it.
+release_mntns() {
+	[[ -n "${NODE_BRIDGE}" ]] || return 0
+	local f
+	f="$(mntns_path)"
+	[[ -e "${f}" ]] || return 0
+	umount "${f}" 2> /dev/null || umount -l "${f}" 2> /dev/null || true
+	rm -f "${f}"
+	rmdir "${NODE_MNTNS_DIR}" 2> /dev/null && umount "${NODE_MNTNS_DIR}" 2> /dev/null
+	if [[ -d "${NODE_MNTNS_DIR}" && -z "$(ls -A "${NODE_MNTNS_DIR}")" ]]; then
+		umount "${NODE_MNTNS_DIR}" 2> /dev/null && rmdir "${NODE_MNTNS_DIR}" 2> /dev/null
+	fi
+	return 0
+}
 
 # ---------------------------------------------------------------- processes
 
@@ -63,7 +134,9 @@ start_bg() {
 		log "${name} already running (pid $(pid_of "${name}"))"
 		return 0
 	fi
-	setsid nsenter --net="$(netns_path)" -- "$@" >> "${LOG_DIR}/${name}.log" 2>&1 < /dev/null &
+	ensure_mntns
+	# shellcheck disable=SC2046
+	setsid nsenter $(ns_args) -- "$@" >> "${LOG_DIR}/${name}.log" 2>&1 < /dev/null &
 	local pid=$!
 	record_pid "${name}" "${pid}"
 	log "${name} started (pid ${pid}, log ${LOG_DIR}/${name}.log)"
@@ -128,7 +201,18 @@ cmd_net() {
 	if ! ip link show "${NODE_VETH_HOST}" > /dev/null 2>&1; then
 		ip link add "${NODE_VETH_HOST}" type veth peer name "${NODE_VETH_NODE}" netns "${NODE_NETNS}"
 	fi
-	ip addr replace "${HOST_IP}/${NODE_PREFIX}" dev "${NODE_VETH_HOST}"
+	if [[ -n "${NODE_BRIDGE}" ]]; then
+		# Multi-node: the veth is a port of the bridge, one L2 segment for all
+		# nodes (a rack switch); the host's address is on the bridge.
+		ip link show "${NODE_BRIDGE}" > /dev/null 2>&1 || ip link add "${NODE_BRIDGE}" type bridge
+		# A switch, not a router: bridged frames skip the host's iptables.
+		ip link set "${NODE_BRIDGE}" type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 2> /dev/null || true
+		ip addr replace "${HOST_IP}/${NODE_PREFIX}" dev "${NODE_BRIDGE}"
+		ip link set "${NODE_BRIDGE}" up
+		ip link set "${NODE_VETH_HOST}" master "${NODE_BRIDGE}"
+	else
+		ip addr replace "${HOST_IP}/${NODE_PREFIX}" dev "${NODE_VETH_HOST}"
+	fi
 	ip link set "${NODE_VETH_HOST}" up
 	ip -n "${NODE_NETNS}" link set lo up
 	ip -n "${NODE_NETNS}" addr replace "${NODE_IP}/${NODE_PREFIX}" dev "${NODE_VETH_NODE}"
@@ -138,9 +222,15 @@ cmd_net() {
 	# needs a route before kube-proxy's OUTPUT DNAT rewrites the destination to a pod;
 	# a packet no rule rewrites stays inside the namespace and is dropped.
 	ip -n "${NODE_NETNS}" route replace "${SERVICE_CIDR}" dev lo
+	if [[ -n "${NODE_BRIDGE}" ]]; then
+		# Node agents (flanneld) pick the interface of the default route. It is
+		# on-link: nothing on the segment answers ARP for an address outside
+		# it, so no packet leaves the segment.
+		ip -n "${NODE_NETNS}" route replace default dev "${NODE_VETH_NODE}"
+	fi
 	in_netns sysctl -q -w net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null ||
 		in_netns sysctl -q -w net.ipv4.ip_forward=1
-	log "net: netns ${NODE_NETNS}: ${NODE_VETH_NODE} ${NODE_IP}/${NODE_PREFIX} <-> host ${NODE_VETH_HOST} ${HOST_IP}"
+	log "net: netns ${NODE_NETNS}: ${NODE_VETH_NODE} ${NODE_IP}/${NODE_PREFIX} <-> host ${NODE_VETH_HOST} ${HOST_IP}${NODE_BRIDGE:+ (bridge ${NODE_BRIDGE})}"
 }
 
 # ---------------------------------------------------------------- containerd
@@ -176,11 +266,23 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         SystemdCgroup = false
         Root = "${CONTAINERD_DIR}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${CNI_CONF_DIR}"
+    bin_dir = "${CNI_BIN_DIR_NODE}"
+    conf_dir = "${CNI_CONF_DIR_NODE}"
     max_conf_num = 1
 EOF
+	if [[ -n "${NODE_BRIDGE}" ]]; then
+		# The node's private CNI bin dir: Debian's plugins; flannel's init
+		# container adds its plugin.
+		local b bindir="${NODE_WORK}/root${CNI_BIN_DIR_NODE}"
+		mkdir -p "${bindir}"
+		for b in "${CNI_BIN_DIR}"/*; do ln -sfn "${b}" "${bindir}/$(basename "${b}")"; done
+	fi
 	# The conflist must exist BEFORE containerd starts (1.6 does not reliably notice it later).
+	if [[ "${NODE_CNI}" == flannel ]]; then
+		# What flannel's install-cni init container writes (pkg/assets/flannel.go).
+		echo '{"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"flannel","delegate":{"hairpinMode":true,"isDefaultGateway":true}},{"type":"portmap","capabilities":{"portMappings":true}}]}' > "${CNI_CONF_DIR}/10-flannel.conflist"
+		return 0
+	fi
 	cat > "${CNI_CONF_DIR}/10-${CNI_NETWORK}.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
@@ -266,10 +368,10 @@ make_cgroup_root() {
 }
 
 write_kubelet_config() {
-	local client_ca="$1" server_tls_bootstrap="$2" rotate_certificates="$3"
+	local client_ca="$1" server_tls_bootstrap="$2" rotate_certificates="$3" out="${4:-${NODE_WORK}/kubelet-config.yaml}"
 	mkdir -p "${KUBELET_DIR}" "${STATIC_POD_PATH}" "${POD_LOGS_DIR}"
 	echo "nameserver ${HOST_IP}" > "${NODE_WORK}/resolv.conf"
-	cat > "${NODE_WORK}/kubelet-config.yaml" <<EOF
+	cat > "${out}" <<EOF
 # Written by hack/node/node.sh. Settings per NODE-FACTS (cgroup v1, containerd 1.6).
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -318,7 +420,16 @@ EOF
 # as kubeadm, so the benchmark runs both on the same kubelet and config.
 cmd_kubelet() {
 	local asset_dir="${1:-${ASSET_DIR:-}}" kubeconfig client_ca server_tls_bootstrap="${KUBELET_SERVER_TLS_BOOTSTRAP}" rotate="${KUBELET_ROTATE_CERTIFICATES}"
-	if [[ -z "${asset_dir}" && -n "${KUBELET_KUBECONFIG:-}" ]]; then
+	local config="${NODE_WORK}/kubelet-config.yaml" bootstrap_args=()
+	if [[ -n "${KUBELET_BOOTSTRAP_KUBECONFIG:-}" ]]; then
+		# A joined node (bootstrap join): its files, its configuration as join
+		# wrote it; the kubelet writes KUBELET_KUBECONFIG after its TLS bootstrap.
+		[[ -f "${KUBELET_BOOTSTRAP_KUBECONFIG}" ]] || die "${KUBELET_BOOTSTRAP_KUBECONFIG} missing (run bootstrap join first)"
+		config="${KUBELET_CONFIG:?KUBELET_CONFIG must be set with KUBELET_BOOTSTRAP_KUBECONFIG}"
+		kubeconfig="${KUBELET_KUBECONFIG:?KUBELET_KUBECONFIG must be set with KUBELET_BOOTSTRAP_KUBECONFIG}"
+		[[ -f "${config}" ]] || die "${config} missing (run bootstrap join first)"
+		bootstrap_args=(--bootstrap-kubeconfig="${KUBELET_BOOTSTRAP_KUBECONFIG}")
+	elif [[ -z "${asset_dir}" && -n "${KUBELET_KUBECONFIG:-}" ]]; then
 		kubeconfig="${KUBELET_KUBECONFIG}"
 		client_ca="${KUBELET_CLIENT_CA:?KUBELET_CLIENT_CA must be set with KUBELET_KUBECONFIG}"
 		server_tls_bootstrap="${server_tls_bootstrap:-false}" rotate="${rotate:-false}"
@@ -329,8 +440,10 @@ cmd_kubelet() {
 		kubeconfig="${asset_dir}/auth/kubelet.kubeconfig"
 		client_ca="${asset_dir}/tls/ca.crt"
 	fi
-	[[ -f "${kubeconfig}" ]] || die "${kubeconfig} missing (run bootstrap render first)"
-	[[ -f "${client_ca}" ]] || die "${client_ca} missing"
+	if [[ ${#bootstrap_args[@]} == 0 ]]; then
+		[[ -f "${kubeconfig}" ]] || die "${kubeconfig} missing (run bootstrap render first)"
+		[[ -f "${client_ca}" ]] || die "${client_ca} missing"
+	fi
 	# KUBELET_BIN: another version's kubelet (the upgrade scenarios start on
 	# the previous minor's and replace it, as users do).
 	local kubelet_bin="${KUBELET_BIN:-${BIN_DIR}/kubelet}"
@@ -341,7 +454,11 @@ cmd_kubelet() {
 		return 0
 	fi
 	make_cgroup_root
-	write_kubelet_config "${client_ca}" "${server_tls_bootstrap}" "${rotate}"
+	if [[ ${#bootstrap_args[@]} == 0 ]]; then
+		write_kubelet_config "${client_ca}" "${server_tls_bootstrap}" "${rotate}"
+	else
+		mkdir -p "${KUBELET_DIR}" "${STATIC_POD_PATH}" "${POD_LOGS_DIR}"
+	fi
 	# Host paths the kubelet (or hostPath volumes of rendered pods: /lib/modules,
 	# /run/xtables.lock) may create; teardown removes those that did not exist before.
 	local hp
@@ -350,8 +467,8 @@ cmd_kubelet() {
 	done
 	# shellcheck disable=SC2086
 	start_bg kubelet "${kubelet_bin}" \
-		--config="${NODE_WORK}/kubelet-config.yaml" \
-		--kubeconfig="${kubeconfig}" \
+		--config="${config}" \
+		--kubeconfig="${kubeconfig}" "${bootstrap_args[@]}" \
 		--root-dir="${KUBELET_DIR}" \
 		--cert-dir="${KUBELET_DIR}/pki" \
 		--hostname-override="${NODE_NAME}" \
@@ -412,6 +529,15 @@ unmount_under() {
 	done < <(awk -v d="${dir}/" 'index($5, d) == 1 {print $5}' /proc/self/mountinfo | sort -r -u)
 }
 
+# remove_bridge_if_unused: the last node of the segment to go down removes the bridge.
+remove_bridge_if_unused() {
+	[[ -n "${NODE_BRIDGE}" && -d "/sys/class/net/${NODE_BRIDGE}" ]] || return 0
+	if [[ -z "$(ls -A "/sys/class/net/${NODE_BRIDGE}/brif" 2> /dev/null)" ]]; then
+		ip link del "${NODE_BRIDGE}" && log "down: deleted bridge ${NODE_BRIDGE}"
+	fi
+	return 0
+}
+
 # other_nodes_running: is a kubelet or containerd of another harness node alive?
 other_nodes_running() {
 	local p
@@ -464,6 +590,8 @@ cmd_down() {
 		ip netns del "${NODE_NETNS}" && log "down: deleted netns ${NODE_NETNS}"
 	fi
 	ip link del "${NODE_VETH_HOST}" 2>/dev/null || true
+	release_mntns
+	remove_bridge_if_unused
 	remove_cgroup_root
 	# Files the kubelet/CNI write outside their roots.
 	if [[ -S /var/lib/kubelet/device-plugins/kubelet.sock ]] &&
@@ -539,6 +667,9 @@ cmd_powercut() {
 		ip netns del "${NODE_NETNS}"
 	fi
 	ip link del "${NODE_VETH_HOST}" 2>/dev/null || true
+	# The node's mount namespace is memory too; its private dirs (on disk
+	# under NODE_WORK/root) survive and are bound again at power-on.
+	release_mntns
 	remove_cgroup_root
 	log "powercut: node ${NODE_NAME} is off (in $((SECONDS - start))s)"
 }
@@ -571,6 +702,9 @@ main() {
 	images) cmd_images "$@" ;;
 	runtime) cmd_deps && cmd_net && cmd_containerd && cmd_images ;;
 	kubelet) cmd_kubelet "$@" ;;
+	node-kubelet-config)
+		# The node's own kubelet settings, for bootstrap join --node-kubelet-config.
+		write_kubelet_config /etc/kubernetes/pki/ca.crt true true "${1:?usage: node.sh node-kubelet-config FILE}" ;;
 	up) cmd_deps && cmd_net && cmd_containerd && cmd_images && cmd_kubelet "$@" ;;
 	start)
 		local name="${1:?usage: node.sh start NAME -- CMD...}"; shift
@@ -583,14 +717,15 @@ main() {
 	stop) stop_bg "${1:?usage: node.sh stop NAME}" "${2:-20}" ;;
 	exec)
 		[[ "${1:-}" == "--" ]] && shift
-		exec nsenter --net="$(netns_path)" -- "$@" ;;
+		# shellcheck disable=SC2046
+		exec nsenter $(ns_args) -- "$@" ;;
 	ctr) exec ctr --address "${CONTAINERD_SOCK}" "$@" ;;
 	crilist) exec "${BIN_DIR}/cricleanup" -address "${CONTAINERD_SOCK}" -list ;;
 	status) cmd_status ;;
 	powercut) cmd_powercut ;;
 	poweron) cmd_poweron "$@" ;;
 	down) cmd_down ;;
-	*) sed -n '2,28p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	*) sed -n '2,35p' "${BASH_SOURCE[0]}"; exit 2 ;;
 	esac
 }
 

@@ -43,7 +43,7 @@ func discover(ctx context.Context, o *Options) (*cluster, error) {
 		return nil, err
 	}
 	var cm *corev1.ConfigMap
-	var lastErr error
+	var lastErr, unsigned error
 	var signedSince time.Time
 	o.Logf("discovery", "Reading cluster-info from %s (not trusted until the token's signature and the CA pin check out)", o.Server)
 	err = wait.PollUntilContextTimeout(ctx, time.Second, o.Timeout, true, func(ctx context.Context) (bool, error) {
@@ -69,15 +69,18 @@ func discover(ctx context.Context, o *Options) (*cluster, error) {
 		if signedSince.IsZero() {
 			signedSince = time.Now()
 		}
+		unsigned = fmt.Errorf("cluster-info of %s carries no signature for token ID %s: the token does not exist, has expired (the token cleaner deletes expired tokens) or lacks the signing usage; on the control plane, bootstrap token list shows the tokens and bootstrap token create makes a new one", o.Server, id)
 		if time.Since(signedSince) > o.SignatureWait {
-			return false, errStop{fmt.Errorf("cluster-info of %s carries no signature for token ID %s: the token does not exist, has expired (the token cleaner deletes expired tokens) or lacks the signing usage; on the control plane, bootstrap token list shows the tokens and bootstrap token create makes a new one", o.Server, id)}
+			return false, errStop{unsigned}
 		}
-		lastErr = fmt.Errorf("cluster-info is not signed for token ID %s yet", id)
 		return false, nil
 	})
 	var stop errStop
 	if errors.As(err, &stop) {
 		return nil, stop.error
+	}
+	if err != nil && unsigned != nil {
+		return nil, unsigned // the server answered; only the signature never came
 	}
 	if err != nil {
 		if lastErr == nil {
