@@ -89,7 +89,7 @@ type Report struct {
 	// Upgrade holds the upgrade runs' figures (upgrade_*, kubeadm_upgrade_*),
 	// copied into the JSON line as they are.
 	Upgrade map[string]float64
-	Notes             []string // anything a reader must know (failed runs, load)
+	Notes   []string // anything a reader must know (failed runs, load)
 }
 
 func (r *Report) values(kind, metric string) []float64 {

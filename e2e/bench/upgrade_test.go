@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,12 @@ func runUpgrade(t *testing.T, rep *Report) {
 		t.Fatalf("bootstrap start on %s: %v\n%s", framework.PreviousVersion, err, p.Tail(30))
 	}
 	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
-	time.Sleep(10 * time.Second) // let the add-ons settle, as a user would
+	// As a user would: upgrade once plan says the control plane is healthy
+	// (the add-ons come up after start exits).
+	framework.WaitT(t, "upgrade plan to say go", 5*time.Minute, func(ctx context.Context) (bool, string, error) {
+		out, err := node.Exec(ctx, framework.BootstrapBinary(t), "upgrade", "plan", "--asset-dir", assetDir, "--to", framework.KubernetesVersion)
+		return err == nil, lastLine(out), nil
+	})
 	traffic := framework.PollTraffic(t, cs, "")
 	d, p, err := node.RunBootstrap(t, "bootstrap-upgrade", 20*time.Minute, "upgrade", "apply", "--asset-dir", assetDir, "--to", framework.KubernetesVersion)
 	keepLog(t, p.LogPath, "U-bootstrap-upgrade.log")
@@ -85,4 +91,9 @@ func runKubeadmUpgrade(t *testing.T, rep *Report) {
 	if res.Failed() == 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("kubeadm upgrade apply lost no request (longest gap %s)", res.LongestGap().Round(time.Millisecond)))
 	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

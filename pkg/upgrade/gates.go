@@ -3,8 +3,6 @@ package upgrade
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
 	"github.com/bootstrap-k8s/bootstrap/pkg/poddiag"
 	"github.com/bootstrap-k8s/bootstrap/pkg/waitfor"
@@ -108,7 +107,7 @@ func (g *gate) apiserversServe(ctx context.Context) (bool, string, error) {
 			return false, fmt.Sprintf("pod %s not Ready", p.Name), nil
 		}
 		cfg := rest.CopyConfig(g.rc)
-		cfg.Host = "https://" + net.JoinHostPort(p.Status.HostIP, strconv.Itoa(int(g.port)))
+		cfg.Host = endpoints.HTTPS(p.Status.HostIP, g.port)
 		c, err := kubeprobe.Fresh(cfg)
 		if err != nil {
 			return false, "", err
