@@ -66,7 +66,10 @@ func runKubeadmUpgrade(t *testing.T, rep *Report) {
 	traffic := framework.PollTraffic(t, cs, "")
 	begin := time.Now()
 	p := node.Start(t, "kubeadm-upgrade", framework.Bin("kubeadm"), "upgrade", "apply", framework.KubernetesVersion, "--yes",
-		"--etcd-upgrade=false", "--ignore-preflight-errors=all", "--kubeconfig", filepath.Join(framework.KubernetesDir, "admin.conf"), "-v", "1")
+		"--etcd-upgrade=false", "--ignore-preflight-errors=all",
+		// The harness kubelet's config is node.sh's, not kubeadm's
+		// /var/lib/kubelet/config.yaml; CoreDNS was skipped at init.
+		"--skip-phases=kubelet-config,addon/coredns", "--kubeconfig", filepath.Join(framework.KubernetesDir, "admin.conf"), "-v", "1")
 	framework.WaitT(t, "kubeadm upgrade apply to exit", 20*time.Minute, func(context.Context) (bool, string, error) {
 		done, _ := p.Exited()
 		return done, p.Tail(2), nil
