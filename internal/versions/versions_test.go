@@ -3,6 +3,7 @@ package versions
 import (
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
@@ -14,6 +15,8 @@ func TestHackBuildsTheDefaultVersions(t *testing.T) {
 		{"../../hack/k8s-previous/go.mod", "k8s.io/kubernetes", v1alpha1.PreviousKubernetesVersion},
 		{"../../hack/etcd/go.mod", "go.etcd.io/etcd/server/v3", "v" + v1alpha1.EtcdVersion},
 		{"../../hack/coredns/go.mod", "github.com/coredns/coredns", v1alpha1.CoreDNSVersion},
+		// The flannel image's tag is the flanneld version hack/flannel builds.
+		{"../../hack/flannel/go.mod", "github.com/flannel-io/flannel", v1alpha1.FlannelImage[strings.LastIndex(v1alpha1.FlannelImage, ":")+1:]},
 	} {
 		data, err := os.ReadFile(tc.gomod)
 		if err != nil {
