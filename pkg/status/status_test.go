@@ -235,3 +235,45 @@ func TestCheckEtcdDown(t *testing.T) {
 		t.Errorf("kubelet row with a failing healthz: %+v", k)
 	}
 }
+
+// TestWatchReportsTransitions: --watch reports once the checks decided,
+// and again when a state changes, with the moment it saw the change.
+func TestWatchReportsTransitions(t *testing.T) {
+	cp := testcontrolplane.Start(t)
+	testetcd.Start(t, cp.AssetDir, testetcd.Member{Name: testcontrolplane.NodeName, ClientPort: int(cp.Config.Etcd.Local.ClientPort)})
+	kubeletHealthz(t, http.StatusOK)
+	staticPods(t, cp.Config.Node.StaticPodPath, "etcd.yaml")
+	healthyCluster(t, cp.Client)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	reports := make(chan *Report, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- Watch(ctx, Options{AssetDir: cp.AssetDir, Config: cp.Config, Thresholds: fast}, func(r *Report) { reports <- r })
+	}()
+	first := <-reports
+	if first.Overall != Healthy {
+		t.Fatalf("first report: %s: %s", first.Overall, first.Reason)
+	}
+	deleted := time.Now()
+	if err := cp.Client.AppsV1().Deployments(assets.KubeSystem).Delete(ctx, assets.KubeScheduler, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var next *Report
+	select {
+	case next = <-reports:
+	case <-ctx.Done():
+		t.Fatal("no report after the scheduler Deployment was deleted")
+	}
+	if next.Overall != Degraded {
+		t.Errorf("after the deletion: %s: %s", next.Overall, next.Reason)
+	}
+	s := row(t, next, CompScheduler, "")
+	if s.LastTransition == nil || s.LastTransition.Before(deleted) || s.Reason != "observed by this command" {
+		t.Errorf("scheduler row's transition: %+v", s)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Watch: %v", err)
+	}
+}

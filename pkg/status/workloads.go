@@ -64,9 +64,13 @@ func replicaState(desired, ready int32) (State, string) {
 }
 
 // controllerRow is a leader-elected controller: its Deployment and its
-// Lease, whose holder must have renewed it within the lease duration.
+// Lease, whose holder must have renewed it within the lease duration, and
+// the certificate its pods serve their health port with.
 func (e *env) controllerRow(ctx context.Context, comp, name string) Row {
 	row := e.deploymentRow(ctx, comp, assets.KubeSystem, name)
+	if notAfter, ok := e.podsServingCert(ctx, name); ok {
+		e.certState(&row, notAfter)
+	}
 	row.Check += " and Lease " + assets.KubeSystem + "/" + name
 	ctx, cancel := context.WithTimeout(ctx, e.th.Timeout)
 	defer cancel()
@@ -96,6 +100,48 @@ func (e *env) controllerRow(ctx context.Context, comp, name string) Row {
 		}
 	}
 	return row
+}
+
+// podsServingCert reads the certificate each pod of a Deployment serves on
+// the HTTPS port of its readiness probe, and returns the earliest expiry.
+// A probe on loopback is reachable only from the pod's own node: only this
+// node's pods are read then.
+func (e *env) podsServingCert(ctx context.Context, name string) (time.Time, bool) {
+	lctx, cancel := context.WithTimeout(ctx, e.th.Timeout)
+	defer cancel()
+	d, err := e.cs.AppsV1().Deployments(assets.KubeSystem).Get(lctx, name, metav1.GetOptions{})
+	if err != nil {
+		return time.Time{}, false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return time.Time{}, false
+	}
+	pods, err := e.cs.CoreV1().Pods(assets.KubeSystem).List(lctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return time.Time{}, false
+	}
+	var earliest time.Time
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if len(p.Spec.Containers) == 0 || p.Spec.Containers[0].ReadinessProbe == nil || p.Spec.Containers[0].ReadinessProbe.HTTPGet == nil {
+			continue
+		}
+		hg := p.Spec.Containers[0].ReadinessProbe.HTTPGet
+		host := hg.Host
+		if host == "" {
+			host = p.Status.PodIP
+		}
+		if ip := net.ParseIP(host); host == "" || hg.Scheme != corev1.URISchemeHTTPS || hg.Port.IntValue() == 0 ||
+			(ip != nil && ip.IsLoopback() && (e.cfg == nil || p.Spec.NodeName != e.cfg.Node.Name)) {
+			continue
+		}
+		crt, err := tlsprobe.Served(ctx, net.JoinHostPort(host, strconv.Itoa(hg.Port.IntValue())), nil, e.th.Timeout)
+		if err == nil && (earliest.IsZero() || crt.NotAfter.Before(earliest)) {
+			earliest = crt.NotAfter
+		}
+	}
+	return earliest, !earliest.IsZero()
 }
 
 // daemonSetPerNode: one row per node that should run the DaemonSet's pod.
