@@ -194,8 +194,24 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 	}
 	completePodSpec(&spec)
 	spec.TerminationGracePeriodSeconds = ptr.To(int64(apiServerShutdownDelay.Seconds()) + 30)
-	return daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
+	ds := daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)
+	ds.Spec.MinReadySeconds = apiServerMinReadySeconds
+	return ds
 }
+
+// apiServerMinReadySeconds is how long a new kube-apiserver pod must stay
+// Ready before the DaemonSet counts it available and removes the old one.
+// During a surge its probes go to the shared port, and the kernel may hand
+// them to the OLD kube-apiserver: a new pod whose process dies at once (a
+// bad flag) looks Ready for the second before the kubelet sees it exit.
+// Ten seconds of uninterrupted readiness tell it from one that runs; without
+// them the DaemonSet removed the old pod beside a crashing new one (a full
+// outage, seen in the upgrade e2e). Longer, or a stricter readiness probe,
+// made healthy roll-outs stall on this loaded 2-core machine: readiness
+// flaps under load and every flap restarts the count. A new kube-apiserver
+// that runs but never serves can still pass, as its probes may reach the
+// old one; upgrade apply's gate checks /version on the node after the roll.
+const apiServerMinReadySeconds = 10
 
 // componentLabels select one control-plane component's pods.
 func componentLabels(component string) map[string]string {
