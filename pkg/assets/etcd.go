@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
@@ -72,9 +71,5 @@ func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
 	}
 	completePodSpec(&spec)
 	spec.TerminationGracePeriodSeconds = ptr.To[int64](30)
-	return []runtime.Object{&corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: "etcd", Namespace: KubeSystem, Labels: componentLabels("etcd")},
-		Spec:       spec,
-	}}, nil
+	return []runtime.Object{staticPod("etcd", componentLabels("etcd"), spec)}, nil
 }

@@ -2,7 +2,6 @@ package assets
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
@@ -50,9 +49,5 @@ func GuardStaticPod(cfg *v1alpha1.BootstrapConfiguration, assetDir string) *core
 	completePodSpec(&spec)
 	// A guard in the middle of a recovery hands over before it exits.
 	spec.TerminationGracePeriodSeconds = ptr.To[int64](30)
-	return &corev1.Pod{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
-		ObjectMeta: metav1.ObjectMeta{Name: GuardPodName, Namespace: KubeSystem, Labels: componentLabels(GuardPodName)},
-		Spec:       spec,
-	}
+	return staticPod(GuardPodName, componentLabels(GuardPodName), spec)
 }
