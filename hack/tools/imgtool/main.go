@@ -70,15 +70,15 @@ func main() {
 	fs := flag.NewFlagSet("build", flag.ExitOnError)
 	binDir := fs.String("bin-dir", "hack/_output/bin", "directory with the built binaries")
 	out := fs.String("out", "hack/_output/images", "output directory for the image tarballs")
-	apiserver := fs.String("kube-apiserver-image", "registry.k8s.io/kube-apiserver:v1.37.2", "kube-apiserver image name")
-	cm := fs.String("kube-controller-manager-image", "registry.k8s.io/kube-controller-manager:v1.37.2", "kube-controller-manager image name")
-	sched := fs.String("kube-scheduler-image", "registry.k8s.io/kube-scheduler:v1.37.2", "kube-scheduler image name")
-	proxy := fs.String("kube-proxy-image", "registry.k8s.io/kube-proxy:v1.37.2", "kube-proxy image name")
-	etcd := fs.String("etcd-image", "registry.k8s.io/etcd:3.7.3-0", "etcd image name")
+	apiserver := fs.String("kube-apiserver-image", "", "kube-apiserver image name (required)")
+	cm := fs.String("kube-controller-manager-image", "", "kube-controller-manager image name (required)")
+	sched := fs.String("kube-scheduler-image", "", "kube-scheduler image name (required)")
+	proxy := fs.String("kube-proxy-image", "", "kube-proxy image name (required)")
+	etcd := fs.String("etcd-image", "", "etcd image name (required)")
 	var etcdExtra stringList
-	fs.Var(&etcdExtra, "etcd-extra-tag", "additional name for the etcd image (repeatable; default registry.k8s.io/etcd:3.7.0-0, the name kubeadm v1.37.2 wants)")
-	coredns := fs.String("coredns-image", "registry.k8s.io/coredns/coredns:v1.15.0", "CoreDNS image name (skipped with a message if no coredns binary was built)")
-	pause := fs.String("pause-image", "registry.k8s.io/pause:3.10.2", "pause (sandbox) image name")
+	fs.Var(&etcdExtra, "etcd-extra-tag", "additional name for the etcd image (repeatable; e.g. the tag kubeadm wants)")
+	coredns := fs.String("coredns-image", "", "CoreDNS image name (required) (skipped with a message if no coredns binary was built)")
+	pause := fs.String("pause-image", "", "pause (sandbox) image name (required)")
 	testserver := fs.String("testserver-image", "localhost/bootstrap-e2e/testserver:v1", "e2e test workload image name (hack/tools/testserver)")
 	flannel := fs.String("flannel-image", "", "flannel image name: flanneld (hack/flannel) at /opt/bin/flanneld, the flannel CNI plugin at /flannel, cp (skipped with a message if flanneld was not built)")
 	var extra, previous stringList
@@ -87,8 +87,15 @@ func main() {
 	only := fs.String("only", "", "comma-separated image keys to build (default all)")
 	mainImages := fs.Bool("main", true, "build the main images (false: only the -previous and -extra ones, e.g. into their own -out)")
 	_ = fs.Parse(os.Args[2:])
-	if len(etcdExtra) == 0 {
-		etcdExtra = stringList{"registry.k8s.io/etcd:3.7.0-0"}
+	// No version is spelled here: hack/build-images.sh passes the names the
+	// configuration defaults derive (one source of the versions).
+	if *mainImages {
+		for flagName, v := range map[string]string{"kube-apiserver-image": *apiserver, "kube-controller-manager-image": *cm,
+			"kube-scheduler-image": *sched, "kube-proxy-image": *proxy, "etcd-image": *etcd, "coredns-image": *coredns, "pause-image": *pause} {
+			if v == "" {
+				fatalf("-%s is required (hack/build-images.sh passes it)", flagName)
+			}
+		}
 	}
 	if *etcd == "" {
 		etcdExtra = nil
