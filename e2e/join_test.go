@@ -35,7 +35,7 @@ import (
 // by pod IP across nodes and a ClusterIP Service reaches pods on both.
 func TestJoinWorker(t *testing.T) {
 	if !framework.HasImage(v1alpha1.FlannelImage) {
-		t.Skipf("no %s image: hack/build-binaries.sh flannel and hack/build-images.sh build it", v1alpha1.FlannelImage)
+		t.Fatalf("no %s image: hack/build-binaries.sh flannel and hack/build-images.sh build it (make e2e does)", v1alpha1.FlannelImage)
 	}
 	n1 := framework.StartNode(t, framework.MultiNodeOptions(1, v1alpha1.CNIFlannel))
 	n2 := framework.StartNode(t, framework.MultiNodeOptions(2, v1alpha1.CNIFlannel))
