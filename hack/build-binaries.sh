@@ -4,7 +4,8 @@
 # warm re-run cost seconds; the Go build cache makes a rebuild after a small
 # change cheap too.
 #
-# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [etcd] [coredns] [flannel] [tools]   (default: all)
+# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools]
+#   (default: all but k8s-previous-kubeadm, which only make bench needs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -60,11 +61,19 @@ build_k8s() {
 # scenarios start a cluster on them and move it to KUBE_VERSION.
 build_k8s_previous() {
 	local v="${KUBE_PREVIOUS_VERSION}" b outs=""
-	for b in kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubectl; do outs+="${v}/${b} "; done
+	for b in kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do outs+="${v}/${b} "; done
 	GROUP_OUT="${BIN_DIR}/${v}" build_group k8s-previous "${HACK_DIR}/k8s-previous" "$(k8s_ldflags "${v}")" "${outs% }" \
 		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-apiserver \
 		k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
-		k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
+		k8s.io/kubernetes/cmd/kube-proxy
+}
+
+# The previous minor's kubeadm, for the bench's `kubeadm upgrade` baseline
+# only (make bench builds it; make e2e does not need it: ~3 min saved cold).
+build_k8s_previous_kubeadm() {
+	local v="${KUBE_PREVIOUS_VERSION}"
+	GROUP_OUT="${BIN_DIR}/${v}" build_group k8s-previous-kubeadm "${HACK_DIR}/k8s-previous" "$(k8s_ldflags "${v}")" "${v}/kubeadm" \
+		k8s.io/kubernetes/cmd/kubeadm
 }
 
 build_etcd() {
@@ -156,6 +165,7 @@ for g in "${groups[@]}"; do
 	case "${g}" in
 	k8s) build_k8s ;;
 	k8s-previous) build_k8s_previous ;;
+	k8s-previous-kubeadm) build_k8s_previous_kubeadm ;;
 	etcd) build_etcd ;;
 	coredns) build_coredns ;;
 	flannel) build_flannel ;;
