@@ -192,6 +192,17 @@ func (r *renderer) apiServerDaemonSet() *appsv1.DaemonSet {
 			hostPathVolume("audit-log", auditLogDir, corev1.HostPathDirectoryOrCreate),
 		},
 	}
+	if c.APIServer.ControlPlaneEndpoint != "" {
+		// Several control-plane nodes: each kube-apiserver advertises its
+		// own node's address (the kubernetes Service's endpoints), which
+		// the kubelet expands from the pod's status.hostIP.
+		spec.Containers[0].Env = []corev1.EnvVar{{Name: "HOST_IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.hostIP"}}}}
+		for i, a := range spec.Containers[0].Args {
+			if strings.HasPrefix(a, "--advertise-address=") {
+				spec.Containers[0].Args[i] = "--advertise-address=$(HOST_IP)"
+			}
+		}
+	}
 	completePodSpec(&spec)
 	spec.TerminationGracePeriodSeconds = ptr.To(int64(apiServerShutdownDelay.Seconds()) + 30)
 	ds := daemonSet(r.meta(KubeAPIServer, KubeAPIServer), labels, spec, 1, 0)

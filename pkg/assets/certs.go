@@ -173,6 +173,9 @@ func apiServerSANs(cfg *v1alpha1.BootstrapConfiguration) (sans, error) {
 	if u, err := url.Parse(cfg.APIServer.ExternalURL); err == nil && u.Hostname() != "" {
 		s.add(u.Hostname())
 	}
+	if host, _, err := v1alpha1.ControlPlaneEndpointHostPort(&cfg.APIServer); err == nil && cfg.APIServer.ControlPlaneEndpoint != "" {
+		s.add(host)
+	}
 	for _, n := range cfg.APIServer.ExtraSANs {
 		s.add(n)
 	}

@@ -25,6 +25,7 @@ func (f *Flags) AddFlags(fs *pflag.FlagSet) {
 	f.fs = fs
 	fs.StringVar(&f.File, "config", "", "BootstrapConfiguration file (see 'bootstrap config print-defaults'); flags override its fields")
 	f.str(fs, "advertise-address", "node IP the apiserver binds to and advertises (apiServer.advertiseAddress)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.APIServer.AdvertiseAddress = v })
+	f.str(fs, "control-plane-endpoint", "load balancer or DNS name every node reaches the control plane on, host[:port] (apiServer.controlPlaneEndpoint); needed to join control-plane nodes later", func(c *v1alpha1.BootstrapConfiguration, v string) { c.APIServer.ControlPlaneEndpoint = v })
 	f.str(fs, "external-url", "URL kubeconfigs point at, e.g. https://k8s.example.com:6443 (apiServer.externalURL)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.APIServer.ExternalURL = v })
 	f.str(fs, "node-name", "name of the first node (node.name; default: host name)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.Node.Name = v })
 	f.str(fs, "cluster-name", "cluster name (clusterName)", func(c *v1alpha1.BootstrapConfiguration, v string) { c.ClusterName = v })

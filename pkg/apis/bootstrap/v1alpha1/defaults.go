@@ -57,6 +57,11 @@ func SetDefaults(c *BootstrapConfiguration) {
 	if c.APIServer.BindPort == 0 {
 		c.APIServer.BindPort = DefaultBindPort
 	}
+	if c.APIServer.ExternalURL == "" && c.APIServer.ControlPlaneEndpoint != "" {
+		if u, err := ControlPlaneEndpointURL(&c.APIServer); err == nil {
+			c.APIServer.ExternalURL = u
+		}
+	}
 	if c.APIServer.ExternalURL == "" && c.APIServer.AdvertiseAddress != "" {
 		c.APIServer.ExternalURL = fmt.Sprintf("https://%s", joinHostPort(c.APIServer.AdvertiseAddress, c.APIServer.BindPort))
 	}

@@ -65,8 +65,17 @@ type APIServer struct {
 	AdvertiseAddress string `json:"advertiseAddress,omitempty"`
 	// BindPort is the secure port (default 6443).
 	BindPort int32 `json:"bindPort,omitempty"`
+	// ControlPlaneEndpoint is the address every node and client reaches the
+	// control plane on when it has more than one node: a load balancer or a
+	// DNS name, host or host:port (port default bindPort), e.g.
+	// k8s.example.com:6443. Its host goes into the serving certificate's
+	// SANs, and it sets the default of externalURL; kube-apiserver then
+	// advertises each node's own address (status.hostIP). Set it before
+	// `bootstrap start` when the cluster is to grow control-plane nodes: a
+	// node's kubeconfig, cluster-info and the certificate all carry it.
+	ControlPlaneEndpoint string `json:"controlPlaneEndpoint,omitempty"`
 	// ExternalURL is what kubeconfigs point at, e.g. https://k8s.example.com:6443;
-	// default https://<advertiseAddress>:<bindPort>.
+	// default https://<controlPlaneEndpoint>, else https://<advertiseAddress>:<bindPort>.
 	ExternalURL string `json:"externalURL,omitempty"`
 	// ExtraSANs are added to the serving certificate (DNS names or IPs).
 	ExtraSANs []string `json:"extraSANs,omitempty"`

@@ -155,6 +155,7 @@ func validateAPIServer(c *BootstrapConfiguration, p *field.Path) (netip.Addr, fi
 	if a.ExternalURL != "" && !(derived && (!advertise.IsValid() || len(portErrs) > 0)) || advertise.IsValid() && a.ExternalURL == "" {
 		errs = append(errs, validateHTTPSURL(p.Child("externalURL"), a.ExternalURL, "https://k8s.example.com:6443")...)
 	}
+	errs = append(errs, validateControlPlaneEndpoint(a, p)...)
 	seen := map[string]bool{}
 	for i, san := range a.ExtraSANs {
 		sp := p.Child("extraSANs").Index(i)
