@@ -48,6 +48,17 @@ func TestEtcdMove(t *testing.T) {
 		t.Fatalf("re-running Promote: %v", err)
 	}
 
+	// The boot member started first and leads: leadership moves before it goes.
+	if moved, err := HandOffLeadership(ctx, cli, boot.ClientURL, id); err != nil || !moved {
+		t.Fatalf("HandOffLeadership: moved=%v, %v; want the boot member's leadership moved", moved, err)
+	}
+	if st, err := cli.Status(ctx, boot.ClientURL); err != nil || st.Leader != id {
+		t.Fatalf("leader after the hand-off: %+v, %v; want %x", st, err, id)
+	}
+	if moved, err := HandOffLeadership(ctx, cli, boot.ClientURL, id); err != nil || moved {
+		t.Fatalf("HandOffLeadership of a follower: moved=%v, %v; want nothing done", moved, err)
+	}
+
 	pcli, err := etcdutil.New(dir, pers.ClientURL)
 	if err != nil {
 		t.Fatal(err)

@@ -6,9 +6,12 @@ import (
 	"os"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdmembers"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
+	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
 )
 
 // The etcd side of start: the boot member is restarted when a resumed run
@@ -59,19 +62,54 @@ func (f *flow) etcd(ctx context.Context) error {
 	return nil
 }
 
-func (f *flow) removeBootMember(ctx context.Context) error {
+// removeBootMemberInBackground starts the boot member's removal and lets the
+// flow go on: nothing after the hand-over needs it gone (the persistent
+// member holds the data and has quorum with it or without it), and etcd
+// refuses the removal until the members have been connected for a while,
+// which made this phase a second on start's critical path. The flow owns
+// the temporary control plane no longer: the removal stops it.
+// bootMemberRemoved waits for it before start reports success.
+func (f *flow) removeBootMemberInBackground(ctx context.Context) error {
+	temp, done := f.temp, make(chan error, 1)
+	f.temp, f.tempCS, f.bootRemoval = nil, nil, done
+	go func() { done <- f.removeBootMember(ctx, temp) }()
+	return nil
+}
+
+// bootMemberRemoved waits for the background removal's outcome.
+func (f *flow) bootMemberRemoved(context.Context) error {
+	done := f.bootRemoval
+	if done == nil {
+		return nil
+	}
+	f.bootRemoval = nil
+	return <-done
+}
+
+func (f *flow) skipBootMemberRemoved(context.Context) (string, error) {
+	if f.bootRemoval == nil {
+		return "no boot member was being removed", nil
+	}
+	return "", nil
+}
+
+func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.ControlPlane) error {
 	cli, err := etcdutil.New(f.o.AssetDir, endpoints.EtcdLoopbackClient(f.cfg))
 	if err != nil {
+		temp.Stop()
 		return err
 	}
 	defer cli.Close()
+	f.handOffBootLeadership(ctx, cli, temp)
 	if err := etcdmembers.Remove(ctx, cli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
+		// Stopped all the same; a re-run starts it again (skipTemp) and
+		// removes it then.
+		temp.Stop()
+		return fmt.Errorf("removing the boot etcd member: %w", err)
+	}
+	if err := temp.Stop(); err != nil {
 		return err
 	}
-	if err := f.temp.Stop(); err != nil {
-		return err
-	}
-	f.temp = nil
 	// A removed member can never rejoin: its data dir is bootstrap's own
 	// scratch space from here on, and a later recover must not trip over it.
 	dir := f.cfg.Etcd.Local.BootDataDir
@@ -80,4 +118,28 @@ func (f *flow) removeBootMember(ctx context.Context) error {
 	}
 	f.p.Detailf("etcd-cleanup", "Removed %s (the boot member left the cluster)", dir)
 	return nil
+}
+
+// handOffBootLeadership moves etcd's leadership to the persistent member if
+// the boot member holds it, so that removing the boot member does not leave
+// kube-apiserver without a leader for an election timeout. Best effort:
+// the removal works either way.
+func (f *flow) handOffBootLeadership(ctx context.Context, cli *clientv3.Client, temp *tempcontrolplane.ControlPlane) {
+	pers, err := etcdmembers.ByPeerURL(ctx, cli, endpoints.EtcdPeer(f.cfg))
+	if err != nil || pers == nil {
+		f.p.Detailf("etcd-cleanup", "Leadership not handed off: the persistent member is not listed (%v)", err)
+		return
+	}
+	bcli, err := etcdutil.New(f.o.AssetDir, temp.EtcdEndpoint())
+	if err != nil {
+		return
+	}
+	defer bcli.Close()
+	moved, err := etcdmembers.HandOffLeadership(ctx, bcli, temp.EtcdEndpoint(), pers.ID)
+	switch {
+	case err != nil:
+		f.p.Detailf("etcd-cleanup", "Leadership not handed off: %v", err)
+	case moved:
+		f.p.Detailf("etcd-cleanup", "etcd leadership moved to the persistent member %x", pers.ID)
+	}
 }

@@ -65,6 +65,9 @@ type flow struct {
 	// placedEarly: the controller-manager and scheduler pods were placed (or
 	// found) together with kube-apiserver, before the hand-over.
 	placedEarly bool
+	// bootRemoval delivers the outcome of the boot member's removal, which
+	// runs beside the phases after the hand-over.
+	bootRemoval chan error
 }
 
 // Run brings up the self-hosted control plane described by the asset dir.
@@ -119,6 +122,11 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		return err
 	}
 	defer func() {
+		if f.bootRemoval != nil { // a failure after the removal started: its outcome first
+			if rerr := <-f.bootRemoval; rerr != nil {
+				p.Linef("%v", rerr)
+			}
+		}
 		if f.temp != nil {
 			f.temp.Stop()
 		}
@@ -143,7 +151,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipEtcdMove},
 		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
 		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
-		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member", Run: f.removeBootMember, Skip: f.skipWithoutTemp},
+		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
 			Skip: func(context.Context) (string, error) {
 				if f.placedEarly {
@@ -152,6 +160,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 				return "", nil
 			}},
 		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
+		phases.Phase{Name: "etcd-cleanup-done", Title: "Waiting for the boot etcd member's removal", Run: f.bootMemberRemoved, Skip: f.skipBootMemberRemoved},
 		phases.Phase{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
 	)
 	if err != nil {
@@ -315,6 +324,15 @@ func (f *flow) placeControllers(ctx context.Context) error {
 // placeDeployments places a controller-manager and a scheduler pod on the
 // node, through whichever apiserver serves.
 func (f *flow) placeDeployments(ctx context.Context, phase string) error {
+	if f.o.Mode.recovering() {
+		said, err := releaseStaleLeases(ctx, f.cs(), f.cfg.Node.Name, time.Now())
+		for _, s := range said {
+			f.p.Infof(phase, "%s", s)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
 		pod, created, err := placeDeploymentPod(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name)
 		if err != nil {

@@ -1,0 +1,110 @@
+package start
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// A recovery restores the controllers' leases as they were at the loss: held
+// by a controller-manager and a scheduler that no longer run. Left alone,
+// the new replicas wait a whole lease duration (15 s) after they first see
+// such a record before they take it: leader election cannot trust the
+// holder's renewTime, written by another node's clock.
+//
+// The recovery can prove more than a candidate can:
+//   - a holder that has not renewed for longer than the lease duration has
+//     stopped leading: client-go's elector gives up (and kube-controller-
+//     manager and kube-scheduler exit) once renewals fail for the renew
+//     deadline, which is shorter than the lease duration;
+//   - renewTime was written by this node's clock when no other node runs a
+//     control plane: this node is the only one the state labels as control
+//     plane, so every holder ran here.
+//
+// With both true the lease is deleted (guarded by its resourceVersion, so a
+// renewal in between wins) and the first new replica takes it at once. With
+// another control-plane node in the state (HA) nothing is touched: a
+// controller there may hold the lease and renew it as soon as the API is
+// back.
+
+// staleLeaseNames are the leases of the leader-elected control-plane
+// components start places.
+var staleLeaseNames = []string{assets.KubeControllerManager, assets.KubeScheduler}
+
+// releaseStaleLeases deletes the leases of staleLeaseNames whose holders
+// provably stopped leading, and says for each lease what it did and why.
+func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node string, now time.Time) ([]string, error) {
+	others, err := otherControlPlaneNodes(ctx, cs, node)
+	if err != nil {
+		return nil, err
+	}
+	var said []string
+	for _, name := range staleLeaseNames {
+		l, err := cs.CoordinationV1().Leases(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return said, fmt.Errorf("reading lease %s/%s: %w", assets.KubeSystem, name, err)
+		}
+		stale, why := leaseStale(l, now)
+		switch {
+		case !stale:
+			said = append(said, fmt.Sprintf("Lease %s/%s kept: %s", l.Namespace, name, why))
+			continue
+		case len(others) > 0:
+			said = append(said, fmt.Sprintf("Lease %s/%s kept although %s: node %s is a control-plane node too, its replica may hold it", l.Namespace, name, why, others[0]))
+			continue
+		}
+		err = cs.CoordinationV1().Leases(l.Namespace).Delete(ctx, name, metav1.DeleteOptions{
+			Preconditions: &metav1.Preconditions{UID: &l.UID, ResourceVersion: &l.ResourceVersion},
+		})
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			said = append(said, fmt.Sprintf("Lease %s/%s changed meanwhile: kept", l.Namespace, name))
+		case err != nil:
+			return said, fmt.Errorf("releasing lease %s/%s: %w", l.Namespace, name, err)
+		default:
+			said = append(said, fmt.Sprintf("Lease %s/%s released: %s and %s is the only control-plane node", l.Namespace, name, why, node))
+		}
+	}
+	return said, nil
+}
+
+// leaseStale: the holder has not renewed for longer than the lease duration.
+func leaseStale(l *coordinationv1.Lease, now time.Time) (bool, string) {
+	holder := ptr.Deref(l.Spec.HolderIdentity, "")
+	if holder == "" || l.Spec.RenewTime == nil {
+		return false, "no holder"
+	}
+	dur := time.Duration(ptr.Deref(l.Spec.LeaseDurationSeconds, 15)) * time.Second
+	age := now.Sub(l.Spec.RenewTime.Time)
+	if age <= dur {
+		return false, fmt.Sprintf("%s renewed it %s ago, within its %s duration", holder, age.Round(time.Second), dur)
+	}
+	return true, fmt.Sprintf("%s last renewed it %s ago (duration %s)", holder, age.Round(time.Second), dur)
+}
+
+// otherControlPlaneNodes lists the nodes other than node that carry the
+// control-plane label.
+func otherControlPlaneNodes(ctx context.Context, cs kubernetes.Interface, node string) ([]string, error) {
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: assets.ControlPlaneNodeLabel})
+	if err != nil {
+		return nil, fmt.Errorf("listing control-plane nodes: %w", err)
+	}
+	var others []string
+	for _, n := range nodes.Items {
+		if n.Name != node {
+			others = append(others, n.Name)
+		}
+	}
+	return others, nil
+}

@@ -1,0 +1,94 @@
+package start
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/internal/testcontrolplane"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+)
+
+// TestReleaseStaleLeases: a recovery deletes a lease only when its holder
+// provably stopped leading (not renewed for longer than the lease duration)
+// and no other control-plane node could hold it; on a real apiserver.
+func TestReleaseStaleLeases(t *testing.T) {
+	cp := testcontrolplane.Start(t)
+	ctx := context.Background()
+	now := time.Now()
+	for _, tc := range []struct {
+		name        string
+		renewedAgo  time.Duration // 0: no holder
+		otherCPNode bool
+		wantDeleted bool
+		wantSaid    string
+	}{
+		{"stale, only control-plane node", 3 * time.Minute, false, true, "released"},
+		{"renewed within its duration", 5 * time.Second, false, false, "within its"},
+		{"stale but another control-plane node exists", 3 * time.Minute, true, false, "node2 is a control-plane node too"},
+		{"no holder", 0, false, false, "no holder"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cleanNodes(t, cp)
+			mkNode(t, cp, testcontrolplane.NodeName, true)
+			mkNode(t, cp, "worker1", false)
+			if tc.otherCPNode {
+				mkNode(t, cp, "node2", true)
+			}
+			leases := cp.Client.CoordinationV1().Leases(assets.KubeSystem)
+			for _, name := range staleLeaseNames {
+				_ = leases.Delete(ctx, name, metav1.DeleteOptions{})
+				l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: assets.KubeSystem},
+					Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr.To[int32](15)}}
+				if tc.renewedAgo > 0 {
+					l.Spec.HolderIdentity = ptr.To("node1_dead")
+					l.Spec.RenewTime = &metav1.MicroTime{Time: now.Add(-tc.renewedAgo)}
+				}
+				if _, err := leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			said, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(said) != len(staleLeaseNames) {
+				t.Fatalf("said %q: want one line per lease", said)
+			}
+			for i, name := range staleLeaseNames {
+				if !strings.Contains(said[i], tc.wantSaid) {
+					t.Errorf("said %q, want it to contain %q", said[i], tc.wantSaid)
+				}
+				_, err := leases.Get(ctx, name, metav1.GetOptions{})
+				if deleted := apierrors.IsNotFound(err); deleted != tc.wantDeleted {
+					t.Errorf("lease %s deleted=%v, want %v (err %v)", name, deleted, tc.wantDeleted, err)
+				}
+			}
+		})
+	}
+}
+
+func mkNode(t *testing.T, cp *testcontrolplane.ControlPlane, name string, controlPlane bool) {
+	t.Helper()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{}}}
+	if controlPlane {
+		n.Labels[assets.ControlPlaneNodeLabel] = ""
+	}
+	if _, err := cp.Client.CoreV1().Nodes().Create(context.Background(), n, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func cleanNodes(t *testing.T, cp *testcontrolplane.ControlPlane) {
+	t.Helper()
+	if err := cp.Client.CoreV1().Nodes().DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
