@@ -82,6 +82,18 @@ func keepLog(t *testing.T, src, name string) {
 	}
 }
 
+// keepTrace writes a run's critical-path trace to BENCH_OUT/traces/NAME.txt.
+func keepTrace(t *testing.T, name, text string) {
+	dir := filepath.Join(benchOut, "traces")
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name+".txt"), []byte(text), 0o644)
+	}
+	if err != nil {
+		t.Logf("keeping trace %s: %v", name, err)
+	}
+}
+
 // runBootstrap is run A: render + start on a fresh node, with the hand-over
 // poller running from the temporary apiserver's first answer until 12 s
 // after start exits. With recover, the node then goes through the recovery
@@ -110,7 +122,9 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
 	poller := framework.PollHandover(cs)
 
+	startedAt := time.Now()
 	elapsed, p, err := node.RunBootstrap(t, "bootstrap-start", 10*time.Minute, "start", "--asset-dir", assetDir, "-v", "1")
+	cpu := cpuByProcess(filepath.Join("/run/netns", node.Netns))
 	keepLog(t, p.LogPath, fmt.Sprintf("A%d-bootstrap-start.log", i))
 	if err != nil {
 		poller.Stop()
@@ -143,6 +157,11 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	if len(rep.PhaseOrder) < len(names) {
 		rep.PhaseOrder = names
 	}
+	if ru := p.Rusage(); ru != nil {
+		cpu["bootstrap (incl. temp apiserver, boot etcd)"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	keepTrace(t, fmt.Sprintf("A%d", i), formatTrace(fmt.Sprintf("A%d bootstrap start: %.2fs from the command's start to its exit", i, elapsed.Seconds()),
+		collectTrace(startedAt, node.Work, names, phases), cpu))
 	run := Run{Kind: KindBootstrap, Index: i, Phases: phases, Metrics: map[string]float64{
 		"start_s":                  (render + elapsed).Seconds(),
 		"render_s":                 render.Seconds(),
@@ -194,7 +213,11 @@ func runKubeadm(t *testing.T, rep *Report, i int, last bool) {
 	t.Cleanup(func() {
 		keepLog(t, filepath.Join(node.LogDir(), "kubeadm-init.log"), fmt.Sprintf("B%d-kubeadm-init.log", i))
 	})
+	startedAt := time.Now()
 	res := node.RunKubeadmInit(t, 5*time.Minute)
+	keepTrace(t, fmt.Sprintf("B%d", i), formatTrace(fmt.Sprintf("B%d kubeadm init: %.2fs to exit and a healthy control plane (exit %.2fs, /readyz %.2fs)", i,
+		res.Total.Seconds(), res.Exit.Seconds(), res.APIServerReady.Seconds()),
+		collectTrace(startedAt, node.Work, nil, nil), cpuByProcess(filepath.Join("/run/netns", node.Netns))))
 	defer func() {
 		if !last {
 			return

@@ -222,7 +222,15 @@ func (r *Report) JSON() ([]byte, error) {
 		v := round3(*a / *b)
 		powerRatio = &v
 	}
+	// recover_vs_start: a recovery from a snapshot against start on a
+	// rendered asset dir (render is not part of either).
+	var recoverRatio *float64
+	if a, b := med(r.Recover), med(r.values(KindBootstrap, "start_only_s")); a != nil && b != nil && *b > 0 {
+		v := round3(*a / *b)
+		recoverRatio = &v
+	}
 	out := map[string]any{
+		"recover_vs_start":          recoverRatio,
 		"power_cycle_api_s":         med(r.PowerCycle),
 		"kubeadm_power_cycle_api_s": med(r.KubeadmPowerCycle),
 		"power_cycle_vs_kubeadm":    powerRatio,

@@ -48,11 +48,11 @@ func TestParsePhases(t *testing.T) {
 
 func TestReportRatiosAndJSON(t *testing.T) {
 	r := &Report{Runs: []Run{
-		{Kind: KindBootstrap, Index: 1, Metrics: map[string]float64{"start_s": 10, "peak_rss_mb": 150}, Phases: map[string]float64{"wait": 5}},
+		{Kind: KindBootstrap, Index: 1, Metrics: map[string]float64{"start_s": 10, "start_only_s": 12, "peak_rss_mb": 150}, Phases: map[string]float64{"wait": 5}},
 		{Kind: KindKubeadm, Index: 1, Metrics: map[string]float64{"kubeadm_init_s": 5}},
-		{Kind: KindBootstrap, Index: 2, Metrics: map[string]float64{"start_s": 6, "peak_rss_mb": 160}, Phases: map[string]float64{"wait": 3}},
+		{Kind: KindBootstrap, Index: 2, Metrics: map[string]float64{"start_s": 6, "start_only_s": 8, "peak_rss_mb": 160}, Phases: map[string]float64{"wait": 3}},
 		{Kind: KindKubeadm, Index: 2, Metrics: map[string]float64{"kubeadm_init_s": 6}},
-		{Kind: KindBootstrap, Index: 3, Metrics: map[string]float64{"start_s": 9}}, // no B3: unpaired
+		{Kind: KindBootstrap, Index: 3, Metrics: map[string]float64{"start_s": 9, "start_only_s": 10}}, // no B3: unpaired
 	}, PhaseOrder: []string{"wait"}, Recover: []float64{30}}
 	r.Handover.Failed, r.Handover.Requests = 1, 100
 	if got := r.Ratios(); len(got) != 2 || got[0] != 1 || got[1] != 2 {
@@ -68,7 +68,7 @@ func TestReportRatiosAndJSON(t *testing.T) {
 	}
 	for k, want := range map[string]any{
 		"start_s": 9.0, "kubeadm_init_s": 5.5, "start_vs_kubeadm": 1.5, "recover_s": 30.0,
-		"handover_failed_requests": 1.0, "bootstrap_peak_rss_mb": 155.0, "runs": 2.0, "tempcp_ready_s": nil,
+		"recover_vs_start": 3.0, "handover_failed_requests": 1.0, "bootstrap_peak_rss_mb": 155.0, "runs": 2.0, "tempcp_ready_s": nil,
 	} {
 		if m[k] != want {
 			t.Errorf("%s = %v, want %v", k, m[k], want)
