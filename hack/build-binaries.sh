@@ -4,8 +4,9 @@
 # warm re-run cost seconds; the Go build cache makes a rebuild after a small
 # change cheap too.
 #
-# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools]
-#   (default: all but k8s-previous-kubeadm, which only make bench needs)
+# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools] [conformance]
+#   (default: all but k8s-previous-kubeadm, which only make bench needs, and
+#   conformance, which only make conformance needs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -159,6 +160,33 @@ build_tools() {
 	echo "${want}" > "${stamp_file}"
 }
 
+# The upstream conformance suite (hack/conformance, not in the default groups:
+# only `make conformance` needs it): e2e.test is `go test -c` of test/e2e with
+# the k8s group's -trimpath and version ldflags, so it shares that group's
+# build cache and reports KUBE_VERSION; ginkgo runs it in parallel; agnhost
+# and sample-apiserver are the programs of the test images
+# (hack/conformance/images.sh).
+build_conformance() {
+	local moddir="${HACK_DIR}/conformance" ldflags stamp_file="${OUT_DIR}/stamps/conformance" want b ok=1
+	local outs="e2e.test ginkgo agnhost sample-apiserver"
+	ldflags="$(k8s_ldflags)"
+	want="$(stamp_of "${moddir}/go.mod" "${moddir}/go.sum" "${BASH_SOURCE[0]}" <(echo "${ldflags}"))"
+	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || ok=0; done
+	if [[ ${ok} == 1 && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" ]]; then
+		log "conformance: up to date (${outs})"
+		return 0
+	fi
+	log "conformance: building ${outs} (cold: the e2e.test link alone takes minutes on 2 cores)"
+	local start=${SECONDS}
+	rm -f "${stamp_file}"
+	(cd "${moddir}" && "${NICE[@]}" go build -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/" \
+		github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/sample-apiserver)
+	(cd "${moddir}" && "${NICE[@]}" go test -c -vet=off -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/e2e.test" k8s.io/kubernetes/test/e2e)
+	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || die "conformance: ${b} missing after build"; done
+	echo "${want}" > "${stamp_file}"
+	log "conformance: built in $((SECONDS - start)) s"
+}
+
 groups=("$@")
 [[ ${#groups[@]} -gt 0 ]] || groups=(k8s k8s-previous etcd coredns flannel tools)
 for g in "${groups[@]}"; do
@@ -170,6 +198,7 @@ for g in "${groups[@]}"; do
 	coredns) build_coredns ;;
 	flannel) build_flannel ;;
 	tools) build_tools ;;
+	conformance) build_conformance ;;
 	*) die "unknown group ${g}" ;;
 	esac
 done

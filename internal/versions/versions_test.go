@@ -13,6 +13,8 @@ func TestHackBuildsTheDefaultVersions(t *testing.T) {
 	for _, tc := range []struct{ gomod, module, want string }{
 		{"../../hack/k8s/go.mod", "k8s.io/kubernetes", v1alpha1.DefaultKubernetesVersion},
 		{"../../hack/k8s-previous/go.mod", "k8s.io/kubernetes", v1alpha1.PreviousKubernetesVersion},
+		// The conformance suite (make conformance) tests the default version.
+		{"../../hack/conformance/go.mod", "k8s.io/kubernetes", v1alpha1.DefaultKubernetesVersion},
 		{"../../hack/etcd/go.mod", "go.etcd.io/etcd/server/v3", "v" + v1alpha1.EtcdVersion},
 		{"../../hack/coredns/go.mod", "github.com/coredns/coredns", v1alpha1.CoreDNSVersion},
 		// The flannel image's tag is the flanneld version hack/flannel builds.

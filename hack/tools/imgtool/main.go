@@ -83,7 +83,8 @@ func main() {
 	fs.Var(&previous, "previous", "a control-plane image of another Kubernetes version as ref=/path/to/kube-BINARY (kube-proxy gets its iptables tools like the main one); repeatable")
 	fs.Var(&extra, "extra", "additional single-binary image as ref=binary (binary from -bin-dir or an absolute path, placed at /usr/local/bin/<name>); repeatable")
 	only := fs.String("only", "", "comma-separated image keys to build (default all)")
-	mainImages := fs.Bool("main", true, "build the main images (false: only the -previous and -extra ones, e.g. into their own -out)")
+	mainImages := fs.Bool("main", true, "build the main images (false: only the -previous, -extra and -spec ones, e.g. into their own -out)")
+	spec := fs.String("spec", "", "JSON file of further images ({key, refs, files [{src, dst, mode}], hostPaths, links, entrypoint, cmd}; relative srcs are in -bin-dir), e.g. hack/conformance/images.sh's")
 	_ = fs.Parse(os.Args[2:])
 	// No version is spelled here: hack/build-images.sh passes the names the
 	// configuration defaults derive (one source of the versions).
@@ -129,6 +130,13 @@ func main() {
 	}
 	if *flannel != "" && *mainImages {
 		images = append(images, flannelImage(*flannel, *binDir))
+	}
+	if *spec != "" {
+		specImages, err := readSpec(*spec, *binDir)
+		if err != nil {
+			fatalf("-spec: %v", err)
+		}
+		images = append(images, specImages...)
 	}
 	for _, e := range extra {
 		ref, b, ok := strings.Cut(e, "=")
@@ -369,12 +377,15 @@ var lddRe = regexp.MustCompile(`(?m)^\s*(?:\S+ => )?(/\S+) \(0x`)
 func sharedLibs(paths []string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, p := range paths {
-		if !strings.HasPrefix(p, "/usr/sbin/") && !strings.HasSuffix(p, ".so") {
+		if !isELF(p) {
 			continue
 		}
-		outb, err := exec.Command("ldd", p).Output()
+		outb, err := exec.Command("ldd", p).CombinedOutput()
+		if err != nil && strings.Contains(string(outb), "not a dynamic executable") {
+			continue // static: nothing to add
+		}
 		if err != nil {
-			return nil, fmt.Errorf("ldd %s: %w", p, err)
+			return nil, fmt.Errorf("ldd %s: %w: %s", p, err, outb)
 		}
 		for _, m := range lddRe.FindAllStringSubmatch(string(outb), -1) {
 			seen[m[1]] = true
@@ -386,6 +397,21 @@ func sharedLibs(paths []string) ([]string, error) {
 	}
 	sort.Strings(libs)
 	return libs, nil
+}
+
+// isELF says whether a host path is an ELF file (ldd is asked only about those;
+// a static one has no libraries to list).
+func isELF(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(f, magic); err != nil {
+		return false
+	}
+	return string(magic) == "\x7fELF"
 }
 
 func fatalf(format string, args ...any) {
