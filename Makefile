@@ -5,7 +5,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -s -w -X github.com/bootstrap-k8s/bootstrap/pkg/version.Version=$(VERSION)
 
-.PHONY: all build test test-short vet generate verify-generate e2e bench up down bench-render clean
+.PHONY: all build test test-short vet generate verify-generate e2e bench up down conformance bench-render clean
 
 all: build
 
@@ -49,6 +49,13 @@ up: build
 
 down:
 	bash hack/node/node.sh down
+
+# The upstream Kubernetes conformance suite against a bootstrap cluster (root):
+# reuses the running `make up` cluster or brings one up (and down). Skips only
+# what hack/conformance/skip.txt lists, with its reason; CONFORMANCE_FOCUS=subset
+# runs the short subset (hack/conformance/subset.txt). docs/testing.md, "Conformance".
+conformance: build
+	bash hack/conformance.sh
 
 bench-render:
 	$(GO) test -run '^$$' -bench BenchmarkRender -benchtime 20x ./pkg/assets

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make conformance`: the upstream Kubernetes conformance suite (e2e.test of
+# k8s.io/kubernetes KUBE_VERSION, built in hack/conformance) against a
+# bootstrap-made cluster. Reuses a running `make up` cluster of the selected
+# node, or brings one up (hack/up.sh) and tears it down at the end. Builds
+# e2e.test, ginkgo and the test images (hack/conformance/images.sh), imports
+# them into the node's containerd, and runs the tests from inside the node's
+# network namespace (pod and Service IPs are routed only there): the parallel
+# part with ginkgo, then the [Serial] tests one at a time. The JUnit reports go
+# to e2e/_artifacts/conformance/; the last line is "N passed, N failed, N skipped".
+#
+# Environment:
+#   CONFORMANCE_FOCUS   regex of the tests to run (default '\[Conformance\]';
+#                       hack/conformance/subset.txt is the CI subset: CONFORMANCE_FOCUS=subset)
+#   CONFORMANCE_SKIP    skip list file (default hack/conformance/skip.txt; each entry has its reason)
+#   CONFORMANCE_PROCS   ginkgo processes for the parallel part (default 8)
+#   CONFORMANCE_KEEP=1  leave a cluster this script brought up running
+#   BOOTSTRAP_E2E_NETNS/_NODE_IP/_HOST_IP/_WORK  another node than the default one
+# Exit: 0 all selected tests passed, 1 a test failed (or setup failed).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+export NODE_NETNS="${BOOTSTRAP_E2E_NETNS:-${NODE_NETNS:-bse2e}}"
+[[ -z "${BOOTSTRAP_E2E_WORK:-}" ]] || export NODE_WORK="${BOOTSTRAP_E2E_WORK}"
+[[ -z "${BOOTSTRAP_E2E_HOST_IP:-}" ]] || export HOST_IP="${BOOTSTRAP_E2E_HOST_IP}"
+[[ -z "${BOOTSTRAP_E2E_NODE_IP:-}" ]] || export NODE_IP="${BOOTSTRAP_E2E_NODE_IP}"
+source "${HACK_DIR}/node/env.sh"
+cd "${REPO_ROOT}"
+[[ $(id -u) == 0 ]] || die "make conformance must run as root (it uses the node's network namespace and containerd)"
+
+ART="${REPO_ROOT}/e2e/_artifacts/conformance"
+ASSETS="${NODE_WORK}/assets"
+KUBECONFIG_FILE="${ASSETS}/auth/admin.kubeconfig"
+SKIP_FILE="${CONFORMANCE_SKIP:-${HACK_DIR}/conformance/skip.txt}"
+FOCUS="${CONFORMANCE_FOCUS:-\[Conformance\]}"
+PROCS="${CONFORMANCE_PROCS:-8}"
+NODE_SH=(bash "${HACK_DIR}/node/node.sh")
+total_start=${SECONDS}
+
+# skip_regex FILE joins the file's entries ("REGEX  # reason"; blank lines and
+# lines starting with # are comments) into one alternation; an entry without
+# its reason is an error.
+skip_regex() {
+	local line re out="" n=0
+	while IFS= read -r line || [[ -n "${line}" ]]; do
+		[[ -z "${line//[[:space:]]/}" || "${line}" =~ ^[[:space:]]*# ]] && continue
+		[[ "${line}" == *" # "?* ]] || die "${1}: entry without a reason (want 'REGEX  # why'): ${line}"
+		re="${line%% # *}"; re="${re%"${re##*[![:space:]]}"}"
+		out+="${out:+|}${re}"; n=$((n + 1))
+	done < "$1"
+	log "skip list: ${n} entries from ${1}" >&2
+	echo "${out}"
+}
+
+# subset: CONFORMANCE_FOCUS=subset takes the alternation of subset.txt's entries.
+if [[ "${FOCUS}" == subset ]]; then
+	FOCUS="$(grep -v '^[[:space:]]*\(#\|$\)' "${HACK_DIR}/conformance/subset.txt" | sed 's/[[:space:]]*#.*$//' | paste -sd '|')"
+	[[ -n "${FOCUS}" ]] || die "hack/conformance/subset.txt has no entries"
+fi
+SKIP="$(skip_regex "${SKIP_FILE}")"
+
+# ---- packages the test images take from the host
+need=()
+for p in busybox-static:/bin/busybox bind9-dnsutils:/usr/bin/dig netcat-openbsd:/usr/bin/nc.openbsd curl:/usr/bin/curl iproute2:/usr/bin/ss; do
+	[[ -x "${p#*:}" ]] || need+=("${p%%:*}")
+done
+if [[ ${#need[@]} -gt 0 ]]; then
+	log "==== apt-get install ${need[*]} (the test images' tools)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" > /dev/null
+fi
+
+# ---- the cluster: a running one of this node, or a fresh `make up`
+brought_up=0
+cluster_serves() {
+	[[ -f "${KUBECONFIG_FILE}" && -x "${BIN_DIR}/kubectl" ]] &&
+		"${NODE_SH[@]}" exec -- "${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG_FILE}" --request-timeout 5s get --raw /readyz > /dev/null 2>&1
+}
+if cluster_serves; then
+	log "==== reusing the running cluster of node ${NODE_NAME} (netns ${NODE_NETNS}, ${KUBECONFIG_FILE})"
+else
+	log "==== no cluster serving on netns ${NODE_NETNS}: bringing one up (hack/up.sh)"
+	brought_up=1
+	bash "${HACK_DIR}/up.sh"
+fi
+teardown() {
+	if [[ ${brought_up} == 1 && "${CONFORMANCE_KEEP:-0}" != 1 ]]; then
+		log "==== tearing the node down (CONFORMANCE_KEEP=1 keeps it)"
+		"${NODE_SH[@]}" down || true
+	fi
+}
+trap teardown EXIT
+
+# ---- e2e.test, ginkgo, the test images
+t=${SECONDS}; bash "${HACK_DIR}/build-binaries.sh" conformance etcd tools; build_s=$((SECONDS - t))
+t=${SECONDS}; bash "${HACK_DIR}/conformance/images.sh"; images_s=$((SECONDS - t))
+"${NODE_SH[@]}" images "${IMAGES_DIR}/conformance"
+"${BIN_DIR}/e2e.test" --version >&2
+
+# ---- the run
+rm -rf "${ART}"; mkdir -p "${ART}"
+e2e_flags=(--kubeconfig="${KUBECONFIG_FILE}" --kubectl-path="${BIN_DIR}/kubectl" --provider=skeleton)
+ginkgo_flags=(--timeout=4h --output-dir="${ART}" --no-color --poll-progress-after=10m --focus="${FOCUS}")
+run_phase() { # NAME GINKGO_FLAGS...
+	local name="$1"; shift
+	local t=${SECONDS} rc=0
+	log "==== ${name}"
+	"${NODE_SH[@]}" exec -- "${BIN_DIR}/ginkgo" "${ginkgo_flags[@]}" --junit-report="junit_${name}.xml" "$@" \
+		"${BIN_DIR}/e2e.test" -- "${e2e_flags[@]}" > "${ART}/${name}.log" 2>&1 || rc=$?
+	tail -n 30 "${ART}/${name}.log" >&2
+	log "${name}: ginkgo exit ${rc} in $((SECONDS - t)) s (log ${ART}/${name}.log)"
+}
+total_tests="$("${NODE_SH[@]}" exec -- "${BIN_DIR}/ginkgo" --dry-run -v --no-color --focus="${FOCUS}" "${BIN_DIR}/e2e.test" -- \
+	"${e2e_flags[@]}" 2>/dev/null | sed -n 's/^Ran \([0-9]*\) of [0-9]* Specs.*/\1/p' | tail -n1)"
+run_start=${SECONDS}
+# The framework labels the [Serial] tests "Serial": the parallel part is the
+# rest, then the serial ones run alone (two --focus flags would be OR-ed).
+run_phase parallel --procs="${PROCS}" --label-filter='!Serial' --skip="\[Serial\]${SKIP:+|${SKIP}}"
+run_phase serial --label-filter=Serial ${SKIP:+--skip="${SKIP}"}
+run_s=$((SECONDS - run_start))
+
+# ---- figures from the JUnit reports
+# Only the tests ("[It] ..."), not the suite's setup nodes, which are test cases too.
+count() { cat "${ART}"/junit_parallel.xml "${ART}"/junit_serial.xml 2>/dev/null | grep -c "<testcase name=\"\[It\] [^\"]*\" classname=\"[^\"]*\" status=\"$1\"" || true; }
+passed="$(count passed)"; failed=$(( $(count failed) + $(count panicked) + $(count timedout) + $(count interrupted) + $(count aborted) ))
+ran=$((passed + failed)); skipped=$(( ${total_tests:-0} - ran ))
+grep -h "<testcase name=\"\[It\] .*status=\"\(failed\|panicked\|timedout\|interrupted\|aborted\)\"" "${ART}"/junit_*.xml 2>/dev/null |
+	sed -n 's/.*<testcase name="\[It\] \([^"]*\)".*/FAILED: \1/p' | sed 's/&#34;/"/g; s/&#39;/'"'"'/g; s/&amp;/\&/g; s/&lt;/</g; s/&gt;/>/g' >&2 || true
+log "conformance (${KUBE_VERSION}, focus ${FOCUS:0:60}): build ${build_s} s, images ${images_s} s, tests ${run_s} s, total $((SECONDS - total_start)) s; JUnit in ${ART}"
+echo "${passed} passed, ${failed} failed, ${skipped} skipped (of ${total_tests:-?} selected)"
+[[ ${failed} == 0 && ${passed} -gt 0 ]]
