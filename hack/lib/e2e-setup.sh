@@ -12,6 +12,9 @@ e2e_setup() {
 	local t
 	log "==== node packages (apt-get, only what is missing)"
 	bash "${HACK_DIR}/node/node.sh" deps
+	# HAProxy: the load balancer in front of the HA scenario's control plane.
+	command -v haproxy > /dev/null || DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends haproxy ||
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends haproxy; }
 	log "==== binaries (cached by stamp under hack/_output)"
 	t=${SECONDS}; bash "${HACK_DIR}/build-binaries.sh"; log "binaries: $((SECONDS - t))s"
 	log "==== images"

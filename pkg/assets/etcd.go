@@ -20,10 +20,17 @@ const BootEtcdMemberName = "bootstrap-boot"
 // it first joins that member; after the first start etcd ignores the
 // initial-* flags, so the manifest stays valid once the boot member is gone.
 func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
-	l := r.cfg.Etcd.Local
-	if l == nil {
+	if r.cfg.Etcd.Local == nil {
 		return nil, nil
 	}
+	name := r.cfg.Node.Name
+	return []runtime.Object{r.etcdMemberPod(fmt.Sprintf("%s=%s,%s=%s", BootEtcdMemberName, endpoints.BootEtcdPeer(r.cfg), name, endpoints.EtcdPeer(r.cfg)))}, nil
+}
+
+// etcdMemberPod is the member of r.cfg's node (node.name, advertise
+// address) joining the members of initialCluster (name=peerURL,...).
+func (r *renderer) etcdMemberPod(initialCluster string) *corev1.Pod {
+	l := r.cfg.Etcd.Local
 	cert := func(f string) string { return "/etc/kubernetes/pki/etcd/" + f }
 	name := r.cfg.Node.Name
 	flags := map[string]string{
@@ -33,7 +40,7 @@ func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
 		"listen-client-urls":          endpoints.EtcdLoopbackClient(r.cfg) + "," + endpoints.EtcdClient(r.cfg),
 		"listen-peer-urls":            endpoints.EtcdPeer(r.cfg),
 		"initial-advertise-peer-urls": endpoints.EtcdPeer(r.cfg),
-		"initial-cluster":             fmt.Sprintf("%s=%s,%s=%s", BootEtcdMemberName, endpoints.BootEtcdPeer(r.cfg), name, endpoints.EtcdPeer(r.cfg)),
+		"initial-cluster":             initialCluster,
 		"initial-cluster-state":       "existing",
 		"listen-metrics-urls":         "http://127.0.0.1:2381",
 		"cert-file":                   cert("server.crt"),
@@ -71,5 +78,5 @@ func (r *renderer) etcdStaticPod() ([]runtime.Object, error) {
 	}
 	completePodSpec(&spec)
 	spec.TerminationGracePeriodSeconds = ptr.To[int64](30)
-	return []runtime.Object{staticPod("etcd", componentLabels("etcd"), spec)}, nil
+	return staticPod("etcd", componentLabels("etcd"), spec)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/global"
 	guardcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/guard"
 	joincmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/join"
+	leavecmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/leave"
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
@@ -59,6 +60,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		upgradecmd.NewCommand(g),
 		tokencmd.NewCommand(g),
 		joincmd.NewCommand(g),
+		leavecmd.NewCommand(g),
 	)
 	refuseUnknownSubcommands(root)
 	return root

@@ -28,15 +28,39 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := preflight(p); err != nil {
 		return nil, err
 	}
+	w, err := prepareWorker(ctx, &o, p)
+	if err != nil {
+		return nil, err
+	}
+	written, err := writeFiles(w.files)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range written {
+		o.Logf("files", "Wrote %s", f)
+	}
+	return w.result(written), nil
+}
+
+// worker is a checked worker join, its files not written yet.
+type worker struct {
+	cl    *cluster
+	p     paths
+	files []file
+}
+
+// prepareWorker runs discovery and the token check and builds the kubelet's
+// files; it writes nothing.
+func prepareWorker(ctx context.Context, o *Options, p paths) (*worker, error) {
 	node, err := readNodeKubeletConfig(o.NodeKubeletConfig)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := discover(ctx, &o)
+	cl, err := discover(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	clusterKubelet, err := kubeletClusterConfig(ctx, &o, cl)
+	clusterKubelet, err := kubeletClusterConfig(ctx, o, cl)
 	if err != nil {
 		return nil, err
 	}
@@ -48,25 +72,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	written, err := writeFiles([]file{
+	return &worker{cl: cl, p: p, files: []file{
 		{p.CA, cl.CAPEM, 0o644},
 		{p.BootstrapKubeconfig, boot, 0o600},
 		{p.KubeletConfig, kc, 0o644},
-	})
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range written {
-		o.Logf("files", "Wrote %s", w)
-	}
+	}}, nil
+}
+
+func (w *worker) result(written []string) *Result {
 	return &Result{
-		Server: cl.Server,
-		CAHash: cl.CAHash,
+		Server: w.cl.Server,
+		CAHash: w.cl.CAHash,
 		Files:  written,
 		KubeletFlags: []string{
-			"--config=" + p.KubeletConfig,
-			"--bootstrap-kubeconfig=" + p.BootstrapKubeconfig,
-			"--kubeconfig=" + p.Kubeconfig,
+			"--config=" + w.p.KubeletConfig,
+			"--bootstrap-kubeconfig=" + w.p.BootstrapKubeconfig,
+			"--kubeconfig=" + w.p.Kubeconfig,
 		},
-	}, nil
+	}
 }

@@ -1,0 +1,50 @@
+package leave
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/etcdmembers"
+	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
+)
+
+func member(name string, healthy, learner bool) etcdmembers.Status {
+	return etcdmembers.Status{Member: etcdmembers.Member{Name: name, IsLearner: learner},
+		PeerURLs: []string{"https://" + name + ":2380"}, Started: true, Healthy: healthy}
+}
+
+// TestCheckCanRemove: the quorum rules of leave.
+func TestCheckCanRemove(t *testing.T) {
+	const self = "https://n2:2380"
+	for _, tc := range []struct {
+		name    string
+		list    []etcdmembers.Status
+		wantErr string // "" = allowed
+		noSelf  bool
+	}{
+		{"2 of 3 remain", []etcdmembers.Status{member("n1", true, false), member("n2", true, false), member("n3", true, false)}, "", false},
+		{"leaving node down, 2 of 3 remain", []etcdmembers.Status{member("n1", true, false), member("n2", false, false), member("n3", true, false)}, "", false},
+		{"1 of 2", []etcdmembers.Status{member("n1", true, false), member("n2", true, false)}, "leaves 1 of 2", false},
+		{"last member", []etcdmembers.Status{member("n2", true, false)}, "only etcd member", false},
+		{"another member down", []etcdmembers.Status{member("n1", true, false), member("n2", true, false), member("n3", false, false)}, "of the remaining 2 members answer", false},
+		{"two of four down", []etcdmembers.Status{member("n1", true, false), member("n2", true, false), member("n3", false, false), member("n4", false, false)}, "only 2 of 4", false},
+		{"a learner leaves freely", []etcdmembers.Status{member("n1", true, false), member("n2", true, true)}, "", false},
+		{"no member left: cleanup only", []etcdmembers.Status{member("n1", true, false)}, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := checkCanRemove(tc.list, self)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "would break quorum") || !failure.IsPreflight(err) {
+					t.Fatalf("err = %v, want a preflight error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (got == nil) != tc.noSelf {
+				t.Errorf("member = %+v, want none: %v", got, tc.noSelf)
+			}
+		})
+	}
+}
