@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -143,12 +144,15 @@ func klogTime(line string, t0 time.Time) (time.Time, bool) {
 // namespace netnsPath by command name (kube-apiserver, etcd, kubelet, ...):
 // what each used from its start until now.
 func cpuByProcess(netnsPath string) map[string]float64 {
-	want, err := os.Readlink(netnsPath)
-	if err != nil {
-		return nil
-	}
-	hz := 100.0 // USER_HZ on Linux
 	out := map[string]float64{}
+	// A named netns is a bind mount of the namespace's nsfs inode, which
+	// /proc/PID/ns/net names as net:[INODE].
+	var st syscall.Stat_t
+	if err := syscall.Stat(netnsPath, &st); err != nil {
+		return out
+	}
+	want := fmt.Sprintf("net:[%d]", st.Ino)
+	hz := 100.0 // USER_HZ on Linux
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())

@@ -61,3 +61,15 @@ func write(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCPUByProcessSeesItsOwnNetns: this test's own process is in the
+// netns /proc/self/ns/net names, so it is counted.
+func TestCPUByProcessSeesItsOwnNetns(t *testing.T) {
+	cpu := cpuByProcess("/proc/self/ns/net")
+	if len(cpu) == 0 {
+		t.Fatalf("no process counted in this test's own network namespace")
+	}
+	if cpuByProcess("/nonexistent") == nil {
+		t.Errorf("a missing netns gives a nil map: callers add to it")
+	}
+}
