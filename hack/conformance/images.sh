@@ -31,17 +31,21 @@ UPSTREAM="$(cd "${HACK_DIR}/conformance" && GOWORK=off go list -m -f '{{.Dir}}' 
 jlist() { local s="" x; for x in "$@"; do s+="\"${x}\","; done; printf '[%s]' "${s%,}"; }
 
 # busybox_links SKIP... prints the applet symlinks ("path": "/bin/busybox"),
-# without the applets named in SKIP (the image has its own of those).
+# without the applets named in SKIP (the image has its own of those): at
+# busybox's own paths (/sbin/sysctl, ...) as in Alpine, or with BUSYBOX_FLAT=1
+# all in /bin, as upstream's busybox image (tests run /bin/sysctl).
 busybox_links() {
 	local skip=" $* " a
 	while read -r a; do
 		[[ "${skip}" == *" ${a##*/} "* ]] && continue
+		[[ "${BUSYBOX_FLAT:-0}" == 1 ]] && a="bin/${a##*/}"
 		printf '"/%s": "/bin/busybox",' "${a}"
 	done < <("${BUSYBOX}" --list-full)
 }
 
 # agnhost_image KEY REF ENTRYPOINT CMD [EXTRA_FILES_JSON]: agnhost at /agnhost as
-# upstream, the host tools, busybox for the rest of a shell's commands. /bin/sh
+# upstream with porter's TLS pair at /localhost.crt and .key (porter serves
+# TLS with it; StatefulSet tests probe the file over HTTP), the host tools, busybox for the rest of a shell's commands. /bin/sh
 # is bash, as in the busybox image (see there), and busybox's nc is left out:
 # tests run the real (OpenBSD) nc, and ash would run its own applet instead.
 # The link /.image makes every name its own image (a distinct ID), as upstream.
@@ -50,7 +54,9 @@ agnhost_image() {
 	for h in "${HOST_TOOLS[@]}"; do skip+=("${h##*/}"); hosts+="\"${h}\","; done
 	cat <<JSON
 {"key": "${key}", "refs": $(jlist "${ref}"),
- "files": [{"src": "agnhost", "dst": "/agnhost"}, {"src": "${BUSYBOX}", "dst": "/bin/busybox"}${extra}],
+ "files": [{"src": "agnhost", "dst": "/agnhost"}, {"src": "${BUSYBOX}", "dst": "/bin/busybox"},
+   {"src": "${UPSTREAM}/test/images/agnhost/porter/localhost.crt", "dst": "/localhost.crt", "mode": 420},
+   {"src": "${UPSTREAM}/test/images/agnhost/porter/localhost.key", "dst": "/localhost.key", "mode": 420}${extra}],
  "hostPaths": [${hosts}"/etc/protocols", "/etc/services"],
  "links": {$(busybox_links "${skip[@]}") "/agnhost-2": "agnhost", "/bin/sh": "/usr/bin/bash", "/usr/bin/nc": "nc.openbsd",
    "/.image": "${ref}"},
@@ -78,7 +84,7 @@ built=() missing=() n=0
 		# ("data-1" of a ConfigMap's envFrom), which upstream's 1.37 passes on.
 		*/e2e-test-images/busybox:*)
 			img="{\"key\": \"${key}\", \"refs\": $(jlist "${ref}"), \"files\": [{\"src\": \"${BUSYBOX}\", \"dst\": \"/bin/busybox\"}],
- \"hostPaths\": [\"/usr/bin/bash\"], \"links\": {$(busybox_links sh) \"/bin/sh\": \"/usr/bin/bash\", \"/.image\": \"${ref}\"}, \"cmd\": [\"sh\"]}" ;;
+ \"hostPaths\": [\"/usr/bin/bash\"], \"links\": {$(BUSYBOX_FLAT=1 busybox_links sh) \"/bin/sh\": \"/usr/bin/bash\", \"/.image\": \"${ref}\"}, \"cmd\": [\"sh\"]}" ;;
 		*/e2e-test-images/sample-apiserver:*)
 			img="{\"key\": \"${key}\", \"refs\": $(jlist "${ref}"), \"files\": [{\"src\": \"sample-apiserver\", \"dst\": \"/sample-apiserver\"}],
  \"entrypoint\": [\"/sample-apiserver\"]}" ;;
