@@ -77,6 +77,9 @@ built=() missing=() n=0
 		*/e2e-test-images/kitten:* | */e2e-test-images/nautilus:*)
 			img="$(agnhost_image "${key}" "${ref}" '["/agnhost"]' '["test-webserver"]' \
 				", {\"src\": \"${UPSTREAM}/test/images/${name}/html/data.json\", \"dst\": \"/data.json\", \"mode\": 420}")" ;;
+		# Debian bookworm with dnsutils upstream: the DNS tests run the same dig
+		# loop in it as in agnhost, against glibc's resolver. The host is that Debian.
+		*/e2e-test-images/glibc-dns-testing:*) img="$(agnhost_image "${key}" "${ref}" '[]' '["/bin/bash"]')" ;;
 		# nginx as the tests use it: a web server on port 80 (agnhost test-webserver).
 		*/e2e-test-images/nginx:*) img="$(agnhost_image "${key}" "${ref}" '["/agnhost", "test-webserver", "--port=80"]' '[]')" ;;
 		# busybox, but /bin/sh is bash: Debian's busybox 1.35 ash (like dash) drops
