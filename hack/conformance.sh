@@ -15,6 +15,7 @@
 #   CONFORMANCE_SKIP    skip list file (default hack/conformance/skip.txt; each entry has its reason)
 #   CONFORMANCE_PROCS   ginkgo processes for the parallel part (default 8)
 #   CONFORMANCE_KEEP=1  leave a cluster this script brought up running
+#   CONFORMANCE_ARTIFACTS  report dir (default e2e/_artifacts/conformance; emptied first)
 #   BOOTSTRAP_E2E_NETNS/_NODE_IP/_HOST_IP/_WORK  another node than the default one
 # Exit: 0 all selected tests passed, 1 a test failed (or setup failed).
 set -euo pipefail
@@ -27,7 +28,7 @@ source "${HACK_DIR}/node/env.sh"
 cd "${REPO_ROOT}"
 [[ $(id -u) == 0 ]] || die "make conformance must run as root (it uses the node's network namespace and containerd)"
 
-ART="${REPO_ROOT}/e2e/_artifacts/conformance"
+ART="${CONFORMANCE_ARTIFACTS:-${REPO_ROOT}/e2e/_artifacts/conformance}"
 ASSETS="${NODE_WORK}/assets"
 KUBECONFIG_FILE="${ASSETS}/auth/admin.kubeconfig"
 SKIP_FILE="${CONFORMANCE_SKIP:-${HACK_DIR}/conformance/skip.txt}"
@@ -71,11 +72,20 @@ fi
 # ---- the cluster: a running one of this node, or a fresh `make up`
 brought_up=0
 cluster_serves() {
-	[[ -f "${KUBECONFIG_FILE}" && -x "${BIN_DIR}/kubectl" ]] &&
-		"${NODE_SH[@]}" exec -- "${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG_FILE}" --request-timeout 5s get --raw /readyz > /dev/null 2>&1
+	local i
+	[[ -f "${KUBECONFIG_FILE}" && -x "${BIN_DIR}/kubectl" ]] || return 1
+	for i in 1 2 3; do # a loaded machine answers slowly
+		"${NODE_SH[@]}" exec -- "${BIN_DIR}/kubectl" --kubeconfig "${KUBECONFIG_FILE}" --request-timeout 30s \
+			get --raw /readyz > /dev/null 2>&1 && return 0
+		sleep 5
+	done
+	return 1
 }
 if cluster_serves; then
 	log "==== reusing the running cluster of node ${NODE_NAME} (netns ${NODE_NETNS}, ${KUBECONFIG_FILE})"
+elif [[ -e "/run/netns/${NODE_NETNS}" || -f "${KUBECONFIG_FILE}" ]]; then
+	# Never bring a cluster up over a node that exists: it may be someone's.
+	die "node ${NODE_NETNS} exists but its cluster does not answer /readyz (${KUBECONFIG_FILE}): fix it, or remove it with make down (same BOOTSTRAP_E2E_* settings) and re-run"
 else
 	log "==== no cluster serving on netns ${NODE_NETNS}: bringing one up (hack/up.sh)"
 	brought_up=1
