@@ -4,7 +4,7 @@
 # prints, from what is built here: agnhost and sample-apiserver from their Go
 # sources (hack/build-binaries.sh conformance), etcd and pause from the
 # harness' own binaries, busybox from the host's static busybox, and the host
-# tools agnhost's upstream image gets from Alpine (dig, nc, curl, ss, ip,
+# tools agnhost's upstream image gets from Alpine (dig, getent, nc, curl, ss, ip,
 # bash) with their shared libraries. Images whose recipe is not here are
 # listed as "not built"; hack/conformance/skip.txt skips the tests that need them.
 #
@@ -18,7 +18,7 @@ for b in e2e.test agnhost sample-apiserver etcd etcdctl etcdutl pause imgtool; d
 	[[ -x "${BIN_DIR}/${b}" ]] || die "images: ${BIN_DIR}/${b} missing (hack/build-binaries.sh conformance etcd tools)"
 done
 BUSYBOX="${CONFORMANCE_BUSYBOX:-/bin/busybox}"
-HOST_TOOLS=(/usr/bin/dash /usr/bin/bash /usr/bin/dig /usr/bin/nslookup /usr/bin/host /usr/bin/nc.openbsd
+HOST_TOOLS=(/usr/bin/dash /usr/bin/bash /usr/bin/dig /usr/bin/nslookup /usr/bin/host /usr/bin/getent /usr/bin/nc.openbsd
 	/usr/bin/curl /usr/bin/ss /usr/bin/ip)
 for t in "${BUSYBOX}" "${HOST_TOOLS[@]}"; do
 	[[ -x "${t}" ]] || die "images: ${t} missing (hack/conformance.sh installs busybox-static bind9-dnsutils netcat-openbsd curl iproute2)"
