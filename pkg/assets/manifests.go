@@ -33,6 +33,10 @@ const (
 	ComponentLabel = "component"
 	TierLabel      = "tier"
 	ControlPlane   = "control-plane"
+	// StaticPodLabel marks the control-plane static pods of `bootstrap
+	// pivot --to static-pods` (and their mirror pods), which carry no
+	// other label of the workloads' selectors.
+	StaticPodLabel = "bootstrap.dev/static-pod"
 	// FieldManager owns what bootstrap applies with server-side apply.
 	FieldManager = "bootstrap"
 )

@@ -24,12 +24,20 @@ func staticPod(name string, labels map[string]string, spec corev1.PodSpec) *core
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: KubeSystem, Labels: labels},
 		Spec:       spec,
 	}
+	SetContentUID(p)
+	return p
+}
+
+// SetContentUID gives a static pod the UID derived from its content (see
+// staticPod), for static pods made outside this package (bootstrap pivot's,
+// derived from the live pod templates). Any UID it had is replaced.
+func SetContentUID(p *corev1.Pod) {
+	p.UID = ""
 	data, err := json.Marshal(p)
 	if err != nil {
-		panic(fmt.Sprintf("encoding the static pod %s: %v", name, err)) // a typed pod always encodes
+		panic(fmt.Sprintf("encoding the static pod %s: %v", p.Name, err)) // a typed pod always encodes
 	}
 	sum := sha256.Sum256(data)
 	h := hex.EncodeToString(sum[:16])
 	p.UID = types.UID(h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32])
-	return p
 }

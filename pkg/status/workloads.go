@@ -27,6 +27,9 @@ func (e *env) deploymentRow(ctx context.Context, comp, ns, name string) Row {
 	row := Row{Component: comp, Check: "Deployment " + ns + "/" + name}
 	d, err := e.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		if static, ok := e.staticPodsRow(ctx, comp, ns, name); ok {
+			return static
+		}
 		row.State, row.Detail = Unhealthy, "Deployment "+ns+"/"+name+" not found: re-create it (kubectl apply -f the asset dir's manifests, or bootstrap start)"
 		return row
 	}
@@ -330,4 +333,30 @@ func imageTag(cs []corev1.Container) string {
 		return img[i+1:]
 	}
 	return ""
+}
+
+// staticPodsRow: a control plane pivoted to static pods (`bootstrap pivot
+// --to static-pods`) runs the component as a static pod per control-plane
+// node instead of its Deployment; its mirror pods are counted.
+func (e *env) staticPodsRow(ctx context.Context, comp, ns, name string) (Row, bool) {
+	pods, err := e.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: assets.ComponentLabel + "=" + name + "," + assets.StaticPodLabel + "=true"})
+	if err != nil || len(pods.Items) == 0 {
+		return Row{}, false
+	}
+	row := Row{Component: comp, Check: "static pods " + ns + "/" + name + "-<node>"}
+	var ready int32
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue && p.DeletionTimestamp == nil {
+				ready++
+			}
+		}
+		row.Version = imageTag(p.Spec.Containers)
+	}
+	desired := int32(len(pods.Items))
+	row.Desired, row.Ready = count(desired), count(ready)
+	row.State, row.Detail = replicaState(desired, ready)
+	row.Detail += " (static pods)"
+	return row, true
 }
