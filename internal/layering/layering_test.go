@@ -15,7 +15,7 @@ const module = "github.com/bootstrap-k8s/bootstrap"
 
 // flows are the packages that run a whole command's work; everything else
 // under pkg/ (except the command tree) is a building block.
-var flows = []string{"pkg/start", "pkg/recovery", "pkg/guard", "pkg/upgrade", "pkg/join", "pkg/leave", "pkg/status", "pkg/certs"}
+var flows = []string{"pkg/start", "pkg/recovery", "pkg/guard", "pkg/upgrade", "pkg/join", "pkg/leave", "pkg/status", "pkg/certs", "pkg/pivot"}
 
 type pkg struct {
 	ImportPath string

@@ -16,6 +16,7 @@ import (
 	guardcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/guard"
 	joincmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/join"
 	leavecmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/leave"
+	pivotcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/pivot"
 	recovercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/recover"
 	rendercmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/render"
 	startcmd "github.com/bootstrap-k8s/bootstrap/pkg/cli/start"
@@ -61,6 +62,7 @@ control plane that hands over to the self-hosted one, and exits.`,
 		tokencmd.NewCommand(g),
 		joincmd.NewCommand(g),
 		leavecmd.NewCommand(g),
+		pivotcmd.NewCommand(g),
 	)
 	refuseUnknownSubcommands(root)
 	return root
