@@ -163,12 +163,12 @@ build_tools() {
 # The upstream conformance suite (hack/conformance, not in the default groups:
 # only `make conformance` needs it): e2e.test is `go test -c` of test/e2e with
 # the k8s group's -trimpath and version ldflags, so it shares that group's
-# build cache and reports KUBE_VERSION; ginkgo runs it in parallel; agnhost
-# and sample-apiserver are the programs of the test images
+# build cache and reports KUBE_VERSION; ginkgo runs it in parallel; agnhost,
+# sample-apiserver and nonewprivs are the programs of the test images
 # (hack/conformance/images.sh).
 build_conformance() {
 	local moddir="${HACK_DIR}/conformance" ldflags stamp_file="${OUT_DIR}/stamps/conformance" want b ok=1
-	local outs="e2e.test ginkgo agnhost sample-apiserver"
+	local outs="e2e.test ginkgo agnhost sample-apiserver nonewprivs"
 	ldflags="$(k8s_ldflags)"
 	want="$(stamp_of "${moddir}/go.mod" "${moddir}/go.sum" "${BASH_SOURCE[0]}" <(echo "${ldflags}"))"
 	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || ok=0; done
@@ -180,7 +180,8 @@ build_conformance() {
 	local start=${SECONDS}
 	rm -f "${stamp_file}"
 	(cd "${moddir}" && "${NICE[@]}" go build -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/" \
-		github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/sample-apiserver)
+		github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/sample-apiserver \
+		k8s.io/kubernetes/test/images/nonewprivs)
 	(cd "${moddir}" && "${NICE[@]}" go test -c -vet=off -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/e2e.test" k8s.io/kubernetes/test/e2e)
 	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || die "conformance: ${b} missing after build"; done
 	echo "${want}" > "${stamp_file}"

@@ -14,7 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 OUT="${IMAGES_DIR}/conformance"
 mkdir -p "${OUT}"
-for b in e2e.test agnhost sample-apiserver etcd etcdctl etcdutl pause imgtool; do
+for b in e2e.test agnhost sample-apiserver nonewprivs etcd etcdctl etcdutl pause imgtool; do
 	[[ -x "${BIN_DIR}/${b}" ]] || die "images: ${BIN_DIR}/${b} missing (hack/build-binaries.sh conformance etcd tools)"
 done
 BUSYBOX="${CONFORMANCE_BUSYBOX:-/bin/busybox}"
@@ -91,6 +91,10 @@ built=() missing=() n=0
 		*/e2e-test-images/sample-apiserver:*)
 			img="{\"key\": \"${key}\", \"refs\": $(jlist "${ref}"), \"files\": [{\"src\": \"sample-apiserver\", \"dst\": \"/sample-apiserver\"}],
  \"entrypoint\": [\"/sample-apiserver\"]}" ;;
+		# nnp prints its effective uid; setuid root, as upstream (chmod +s).
+		*/e2e-test-images/nonewprivs:*)
+			img="{\"key\": \"${key}\", \"refs\": $(jlist "${ref}"), \"files\": [{\"src\": \"nonewprivs\", \"dst\": \"/usr/local/bin/nnp\", \"mode\": 2541}],
+ \"cmd\": [\"nnp\"]}" ;;
 		registry.k8s.io/etcd:*)
 			img="{\"key\": \"${key}\", \"refs\": $(jlist "${ref}"), \"files\": [{\"src\": \"etcd\", \"dst\": \"/usr/local/bin/etcd\"},
  {\"src\": \"etcdctl\", \"dst\": \"/usr/local/bin/etcdctl\"}, {\"src\": \"etcdutl\", \"dst\": \"/usr/local/bin/etcdutl\"}], \"cmd\": [\"/usr/local/bin/etcd\"]}" ;;
