@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,6 +59,7 @@ func becomeControlPlane(ctx context.Context, o *Options, cp *controlPlane) error
 		return fmt.Errorf("kube-apiserver on node %s not ready within %s (%s): kubectl -n kube-system describe pod -l %s=%s: %w", cp.NodeName, cp.Timeout, last, assets.ComponentLabel, assets.KubeAPIServer, err)
 	}
 	o.Logf("control-plane", "kube-apiserver on %s ready in %s", cp.NodeName, time.Since(start).Round(100*time.Millisecond))
+	spreadControllers(ctx, o, cs)
 	return nil
 }
 
@@ -79,4 +81,38 @@ func SetControlPlaneLabel(ctx context.Context, cs kubernetes.Interface, node str
 		return fmt.Errorf("setting label %s of node %s: %w", assets.ControlPlaneNodeLabel, node, err)
 	}
 	return nil
+}
+
+// spreadControllers evicts one of two controller-manager (and scheduler)
+// replicas that share a node: the scheduler does not move running pods,
+// so replicas placed while there was one control-plane node stay together
+// and their preferred anti-affinity only takes effect for a new pod. The
+// evicted replica is rescheduled, preferring a node without one; leader
+// election keeps exactly one active meanwhile. Errors are reported, not
+// fatal: the cluster works with both replicas on one node.
+func spreadControllers(ctx context.Context, o *Options, cs kubernetes.Interface) {
+	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: assets.ComponentLabel + "=" + name})
+		if err != nil {
+			o.Logf("control-plane", "Listing %s pods: %v", name, err)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp != nil || p.Spec.NodeName == "" {
+				continue
+			}
+			if !seen[p.Spec.NodeName] {
+				seen[p.Spec.NodeName] = true
+				continue
+			}
+			ev := &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace}}
+			if err := cs.PolicyV1().Evictions(p.Namespace).Evict(ctx, ev); err != nil {
+				o.Logf("control-plane", "Evicting %s (to spread %s over the control-plane nodes): %v", p.Name, name, err)
+			} else {
+				o.Logf("control-plane", "Evicted %s from %s: its replacement prefers a node without a %s replica", p.Name, p.Spec.NodeName, name)
+			}
+			break
+		}
+	}
 }
