@@ -100,6 +100,9 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := checkNotPivoted(cfg, o.AssetDir); err != nil {
+		return failure.Preflight(err)
+	}
 	release, err := lockAssetDir(o.AssetDir)
 	if err != nil {
 		return err
