@@ -13,9 +13,6 @@ import (
 // TestListAndVoters: a running member answers; a learner added but never
 // started is listed as not started and does not count as a voter.
 func TestListAndVoters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an etcd member")
-	}
 	dir := testetcd.RenderAssets(t)
 	m := testetcd.Start(t, dir, testetcd.Member{Name: "node-1"})
 	cli, err := etcdutil.New(dir, m.ClientURL)

@@ -23,9 +23,6 @@ import (
 // workloads: every refusal leaves the API objects, the static pod dir and
 // the asset dir as they were.
 func TestRunRefuses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an etcd member and an apiserver")
-	}
 	cp := testcontrolplane.Start(t)
 	ctx := context.Background()
 	r, _ := renderWorkloads(t)
