@@ -3,11 +3,9 @@ package certs
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assetlock"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/status"
@@ -79,7 +78,7 @@ func Renew(ctx context.Context, o RenewOptions, p *ui.Printer) (*RenewResult, er
 	if err := caKeysPresent(o.AssetDir, todo); err != nil {
 		return nil, failure.Preflight(err)
 	}
-	release, err := lockAssetDir(o.AssetDir)
+	release, err := assetlock.Lock(o.AssetDir)
 	if err != nil {
 		return nil, failure.Preflight(err)
 	}
@@ -207,22 +206,4 @@ func sameCluster(ctx context.Context, cs kubernetes.Interface, cfg *v1alpha1.Boo
 		return false, nil
 	}
 	return true, nil
-}
-
-// lockAssetDir takes the same lock as start, recover and the guard (flock
-// on the asset dir), so that the guard does not recover the node while a
-// renewal rolls the control plane.
-func lockAssetDir(dir string) (func(), error) {
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening asset dir %s: %w", dir, err)
-	}
-	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		syscall.Close(fd)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another bootstrap command (start, recover, the guard's recovery) works on %s right now: try again when it is done", dir)
-		}
-		return nil, fmt.Errorf("locking asset dir %s: %w", dir, err)
-	}
-	return func() { syscall.Close(fd) }, nil
 }

@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
+	"github.com/bootstrap-k8s/bootstrap/pkg/assetlock"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/start"
@@ -121,7 +122,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (*Result, error) {
 			return nil, failure.InvalidConfig(err)
 		}
 	}
-	release, err := lockAssetDir(o.AssetDir)
+	release, err := assetlock.Lock(o.AssetDir)
 	if err != nil {
 		return nil, failure.Preflight(err)
 	}

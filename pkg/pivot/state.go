@@ -3,13 +3,11 @@ package pivot
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -156,24 +154,6 @@ func sameCluster(ctx context.Context, cs kubernetes.Interface, cfg *v1alpha1.Boo
 		return fmt.Errorf("the Kubernetes API at %s does not answer the asset dir's admin (%v): check `bootstrap status --asset-dir %s`; nothing was changed", cfg.APIServer.ExternalURL, err, assetDir)
 	}
 	return nil
-}
-
-// lockAssetDir takes the lock start, recover, renew and the guard take
-// (flock on the asset dir): the guard must not start a recovery while
-// the control plane changes hands.
-func lockAssetDir(dir string) (func(), error) {
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening asset dir %s: %w", dir, err)
-	}
-	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		syscall.Close(fd)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another bootstrap command (start, recover, certs renew, the guard's recovery) works on %s right now: try again when it is done", dir)
-		}
-		return nil, fmt.Errorf("locking asset dir %s: %w", dir, err)
-	}
-	return func() { syscall.Close(fd) }, nil
 }
 
 // apiObjects reads Secrets and ConfigMaps of kube-system.

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"syscall"
 
+	"github.com/bootstrap-k8s/bootstrap/pkg/assetlock"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
@@ -37,25 +37,15 @@ func (f *flow) skipGuard(context.Context) (string, error) {
 	return "", nil
 }
 
-// ErrBusy: another bootstrap start, recover or the guard works on the asset
-// dir right now.
-var ErrBusy = errors.New("another bootstrap command works on this asset dir")
+// ErrBusy: another bootstrap command works on the asset dir right now.
+var ErrBusy = assetlock.ErrBusy
 
-// lockAssetDir takes the node-wide lock of the asset dir (flock on the
-// directory itself, which works through the guard's read-only mount too),
+// lockAssetDir takes the node-wide lock of the asset dir (pkg/assetlock),
 // so that a start, a recover and the guard never run their flows at once.
-// The lock goes with the process, also when it is killed.
 func lockAssetDir(dir string) (release func(), err error) {
-	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("opening asset dir %s: %w", dir, err)
+	release, err = assetlock.Lock(dir)
+	if errors.Is(err, assetlock.ErrBusy) {
+		return nil, fmt.Errorf("%w; the guard static pod (%s) recovers the node by itself after a reboot", err, assets.GuardPodName)
 	}
-	if err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		syscall.Close(fd)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w (%s is locked): wait for it to finish; the guard static pod (%s) recovers the node by itself after a reboot", ErrBusy, dir, assets.GuardPodName)
-		}
-		return nil, fmt.Errorf("locking asset dir %s: %w", dir, err)
-	}
-	return func() { syscall.Close(fd) }, nil
+	return release, err
 }
