@@ -198,6 +198,9 @@ cmd_net() {
 		ip netns add "${NODE_NETNS}"
 		log "net: created netns ${NODE_NETNS}"
 	fi
+	# in_netns below enters the node's mount namespace too (multi-node mode),
+	# which a power cut released: make it again before using it.
+	ensure_mntns
 	if ! ip link show "${NODE_VETH_HOST}" > /dev/null 2>&1; then
 		ip link add "${NODE_VETH_HOST}" type veth peer name "${NODE_VETH_NODE}" netns "${NODE_NETNS}"
 	fi

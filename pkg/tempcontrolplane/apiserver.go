@@ -190,6 +190,9 @@ var allowedGroups = map[string]bool{
 	assets.NodesGroup:   true,
 }
 
+// healthPaths are the non-resource paths any authenticated identity may GET.
+var healthPaths = map[string]bool{"/readyz": true, "/livez": true, "/healthz": true, "/version": true}
+
 var allowedUsers = map[string]bool{
 	assets.ControllerManagerUser: true,
 	assets.SchedulerUser:         true,
@@ -202,6 +205,14 @@ func (allowListAuthorizer) Authorize(_ context.Context, a authorizer.Attributes)
 		return authorizer.DecisionDeny, "no user", nil
 	}
 	if allowedUsers[u.GetName()] || strings.HasPrefix(u.GetName(), "system:node:") {
+		return authorizer.DecisionAllow, "", nil
+	}
+	// Health endpoints, for any authenticated client (kube-apiserver's
+	// system:public-info-viewer grants the same to system:authenticated): a
+	// load balancer checks /readyz with a client certificate of its own and
+	// must see the temporary apiserver ready, or it would not route the
+	// kubelet's requests to it during start.
+	if !a.IsResourceRequest() && a.GetVerb() == "get" && healthPaths[a.GetPath()] {
 		return authorizer.DecisionAllow, "", nil
 	}
 	for _, g := range u.GetGroups() {

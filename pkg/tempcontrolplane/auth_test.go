@@ -142,6 +142,28 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
+// TestHealthForAnyIdentity: a load balancer's health check with a client
+// certificate of the cluster CA and no group reads /readyz, /livez,
+// /healthz and /version (200), and nothing else (403).
+func TestHealthForAnyIdentity(t *testing.T) {
+	cp := shared
+	c, k := clientCert(t, assets.Path(cp.assetDir, assets.CACert), assets.Path(cp.assetDir, assets.CAKey), "lb-health-check")
+	rc := clientFor(t, cp, c, k).CoreV1().RESTClient()
+	for path, want := range map[string]int{"/readyz": 200, "/livez": 200, "/healthz": 200, "/version": 200,
+		"/api": 403, "/metrics": 403, "/readyz/etcd": 403, "/api/v1/namespaces/default": 403} {
+		var code int
+		rc.Get().AbsPath(path).Do(context.Background()).StatusCode(&code)
+		if code != want {
+			t.Errorf("GET %s as lb-health-check: %d, want %d", path, code, want)
+		}
+	}
+	var code int
+	rc.Post().AbsPath("/readyz").Do(context.Background()).StatusCode(&code)
+	if code != 403 {
+		t.Errorf("POST /readyz as lb-health-check: %d, want 403", code)
+	}
+}
+
 // TestAnonymousHealth: even /healthz and /version need a client certificate.
 func TestAnonymousHealth(t *testing.T) {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
