@@ -65,7 +65,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 	}
 	p.Infof("guard", "Guarding the control plane of node %s: kube-apiserver on %s, probed every %s", cfg.Node.Name, pr.url, o.Interval)
 	var w watch
-	lastState := ""
+	lastState, lastElsewhere := "", ""
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
@@ -75,6 +75,18 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 			lastState = st.String()
 		}
 		if why := w.observe(st, time.Now(), o); why != "" {
+			if how, ok := servedElsewhere(ctx, o.AssetDir, cfg); ok {
+				if how != lastElsewhere {
+					p.Infof("guard", "Not recovering (%s): %s; this node's kube-apiserver comes from its DaemonSet", why, how)
+					lastElsewhere = how
+				}
+				w = watch{seenUp: w.seenUp}
+				if !sleep(ctx, o.Backoff) {
+					return nil
+				}
+				continue
+			}
+			lastElsewhere = ""
 			if err := recoverNow(ctx, o, p, cfg, why); err != nil {
 				p.Infof("guard", "Recovery failed: %v; trying again in %s", err, o.Backoff)
 				if !sleep(ctx, o.Backoff) {

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,6 +108,16 @@ func TestProberAgainstARealAPIServer(t *testing.T) {
 			cp.Stop()
 		}
 	}()
+	// Only another node's kube-apiserver behind a control-plane endpoint
+	// stops a recovery: not a cluster without one, not a temporary apiserver.
+	if how, ok := servedElsewhere(ctx, dir, cfg); ok {
+		t.Errorf("no control-plane endpoint, yet served elsewhere: %s", how)
+	}
+	withEndpoint := *cfg
+	withEndpoint.APIServer.ControlPlaneEndpoint = fmt.Sprintf("127.0.0.1:%d", port)
+	if how, ok := servedElsewhere(ctx, dir, &withEndpoint); ok {
+		t.Errorf("the temporary apiserver counted as another control-plane node: %s", how)
+	}
 	st := pr.probe(ctx)
 	if !st.serving || !strings.Contains(st.stuck, "kube-controller-manager lease") {
 		t.Fatalf("an apiserver with no leases: probe says %s; want serving, controller-manager lease missing", st)
