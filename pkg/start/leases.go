@@ -39,24 +39,40 @@ import (
 // components start places.
 var staleLeaseNames = []string{assets.KubeControllerManager, assets.KubeScheduler}
 
+// pendingLease is a lease renewed within its duration by a holder that runs
+// on this node only: at At (renewTime + duration) the same proof holds and
+// it can be released then, unless its holder renews it meanwhile.
+type pendingLease struct {
+	lease *coordinationv1.Lease
+	at    time.Time
+}
+
 // releaseStaleLeases deletes the leases of staleLeaseNames whose holders
 // provably stopped leading, and says for each lease what it did and why.
-func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node string, now time.Time) ([]string, error) {
+// Leases that are not stale yet but could be released at a known instant
+// are returned as pending (releaseWhenStale).
+func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node string, now time.Time) ([]string, []pendingLease, error) {
 	others, err := otherControlPlaneNodes(ctx, cs, node)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var said []string
+	var pending []pendingLease
 	for _, name := range staleLeaseNames {
 		l, err := cs.CoordinationV1().Leases(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			continue
 		}
 		if err != nil {
-			return said, fmt.Errorf("reading lease %s/%s: %w", assets.KubeSystem, name, err)
+			return said, pending, fmt.Errorf("reading lease %s/%s: %w", assets.KubeSystem, name, err)
 		}
 		stale, why := leaseStale(l, now)
 		switch {
+		case !stale && len(others) == 0 && l.Spec.RenewTime != nil:
+			at := staleAt(l)
+			pending = append(pending, pendingLease{lease: l, at: at})
+			said = append(said, fmt.Sprintf("Lease %s/%s kept for now: %s; released in %s unless renewed", l.Namespace, name, why, at.Sub(now).Round(100*time.Millisecond)))
+			continue
 		case !stale:
 			said = append(said, fmt.Sprintf("Lease %s/%s kept: %s", l.Namespace, name, why))
 			continue
@@ -71,12 +87,50 @@ func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node strin
 		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
 			said = append(said, fmt.Sprintf("Lease %s/%s changed meanwhile: kept", l.Namespace, name))
 		case err != nil:
-			return said, fmt.Errorf("releasing lease %s/%s: %w", l.Namespace, name, err)
+			return said, pending, fmt.Errorf("releasing lease %s/%s: %w", l.Namespace, name, err)
 		default:
 			said = append(said, fmt.Sprintf("Lease %s/%s released: %s and %s is the only control-plane node", l.Namespace, name, why, node))
 		}
 	}
-	return said, nil
+	return said, pending, nil
+}
+
+// staleAt is when the lease's holder, unless it renews, has provably
+// stopped leading: renewTime + the lease duration.
+func staleAt(l *coordinationv1.Lease) time.Time {
+	return l.Spec.RenewTime.Time.Add(time.Duration(ptr.Deref(l.Spec.LeaseDurationSeconds, 15)) * time.Second)
+}
+
+// releaseWhenStale waits until each pending lease is stale and deletes it
+// if it is still the record that was read (UID and resourceVersion): a
+// renewal meanwhile means its holder lives, and wins. A new replica waiting
+// for the old record then takes the lease at its next retry (2 s) instead
+// of a full lease duration after it first saw that record. Failures are
+// said, not returned: the candidates take the lease by themselves anyway.
+func releaseWhenStale(ctx context.Context, cs kubernetes.Interface, pending []pendingLease) []string {
+	var said []string
+	for _, pl := range pending {
+		l := pl.lease
+		t := time.NewTimer(time.Until(pl.at) + 100*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return append(said, fmt.Sprintf("Lease %s/%s: not released (%v)", l.Namespace, l.Name, ctx.Err()))
+		case <-t.C:
+		}
+		err := cs.CoordinationV1().Leases(l.Namespace).Delete(ctx, l.Name, metav1.DeleteOptions{
+			Preconditions: &metav1.Preconditions{UID: &l.UID, ResourceVersion: &l.ResourceVersion},
+		})
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+			said = append(said, fmt.Sprintf("Lease %s/%s renewed or taken meanwhile: kept", l.Namespace, l.Name))
+		case err != nil:
+			said = append(said, fmt.Sprintf("Lease %s/%s: not released (%v)", l.Namespace, l.Name, err))
+		default:
+			said = append(said, fmt.Sprintf("Lease %s/%s released: %s did not renew it within its duration", l.Namespace, l.Name, ptr.Deref(l.Spec.HolderIdentity, "")))
+		}
+	}
+	return said
 }
 
 // leaseStale: the holder has not renewed for longer than the lease duration.
@@ -107,4 +161,21 @@ func otherControlPlaneNodes(ctx context.Context, cs kubernetes.Interface, node s
 		}
 	}
 	return others, nil
+}
+
+// leasesReleased reports what the background release did; by now the wait
+// phase has usually outlasted it.
+func (f *flow) leasesReleased(context.Context) error {
+	for _, s := range <-f.leaseRelease {
+		f.p.Infof("leases", "%s", s)
+	}
+	f.leaseRelease = nil
+	return nil
+}
+
+func (f *flow) skipLeasesReleased(context.Context) (string, error) {
+	if f.leaseRelease == nil {
+		return "no lease was waiting for release", nil
+	}
+	return "", nil
 }

@@ -31,7 +31,7 @@ func TestReleaseStaleLeases(t *testing.T) {
 		wantSaid    string
 	}{
 		{"stale, only control-plane node", 3 * time.Minute, false, true, "released"},
-		{"renewed within its duration", 5 * time.Second, false, false, "within its"},
+		{"renewed within its duration", 5 * time.Second, false, false, "released in 10s unless renewed"},
 		{"stale but another control-plane node exists", 3 * time.Minute, true, false, "node2 is a control-plane node too"},
 		{"no holder", 0, false, false, "no holder"},
 	} {
@@ -55,9 +55,12 @@ func TestReleaseStaleLeases(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			said, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, now)
+			said, pending, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, now)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if wantPending := tc.name == "renewed within its duration"; (len(pending) == len(staleLeaseNames)) != wantPending {
+				t.Errorf("%d leases pending, want pending=%v", len(pending), wantPending)
 			}
 			if len(said) != len(staleLeaseNames) {
 				t.Fatalf("said %q: want one line per lease", said)
@@ -90,5 +93,48 @@ func cleanNodes(t *testing.T, cp *testcontrolplane.ControlPlane) {
 	t.Helper()
 	if err := cp.Client.CoreV1().Nodes().DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReleaseWhenStale: a pending lease is deleted once its duration has
+// passed since its renewal, unless its holder renewed it meanwhile.
+func TestReleaseWhenStale(t *testing.T) {
+	cp := testcontrolplane.Start(t)
+	ctx := context.Background()
+	cleanNodes(t, cp)
+	mkNode(t, cp, testcontrolplane.NodeName, true)
+	leases := cp.Client.CoordinationV1().Leases(assets.KubeSystem)
+	for _, name := range staleLeaseNames {
+		_ = leases.Delete(ctx, name, metav1.DeleteOptions{})
+		l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: assets.KubeSystem},
+			Spec: coordinationv1.LeaseSpec{LeaseDurationSeconds: ptr.To[int32](2), HolderIdentity: ptr.To("node1_old"),
+				RenewTime: &metav1.MicroTime{Time: time.Now().Add(-time.Second)}}}
+		if _, err := leases.Create(ctx, l, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	begin := time.Now()
+	_, pending, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, begin)
+	if err != nil || len(pending) != 2 {
+		t.Fatalf("pending %d, err %v; want both leases pending", len(pending), err)
+	}
+	// The scheduler's holder lives: it renews before the release.
+	renewed := pending[1].lease.DeepCopy()
+	renewed.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+	if _, err := leases.Update(ctx, renewed, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	said := releaseWhenStale(ctx, cp.Client, pending)
+	if took := time.Since(begin); took < 900*time.Millisecond || took > 5*time.Second {
+		t.Errorf("released after %s, want about 1 s (renewed 1 s before a 2 s duration)", took)
+	}
+	if len(said) != 2 || !strings.Contains(said[0], "released") || !strings.Contains(said[1], "kept") {
+		t.Errorf("said %q: want the first released, the renewed one kept", said)
+	}
+	if _, err := leases.Get(ctx, staleLeaseNames[0], metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("lease %s still there (%v)", staleLeaseNames[0], err)
+	}
+	if _, err := leases.Get(ctx, staleLeaseNames[1], metav1.GetOptions{}); err != nil {
+		t.Errorf("renewed lease %s gone: %v", staleLeaseNames[1], err)
 	}
 }

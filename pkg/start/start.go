@@ -68,6 +68,9 @@ type flow struct {
 	// bootRemoval delivers the outcome of the boot member's removal, which
 	// runs beside the phases after the hand-over.
 	bootRemoval chan error
+	// leaseRelease delivers what releaseWhenStale did with the leases that
+	// were not stale yet when the controllers were placed (recovery only).
+	leaseRelease chan []string
 }
 
 // Run brings up the self-hosted control plane described by the asset dir.
@@ -164,6 +167,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 			}},
 		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
 		phases.Phase{Name: "etcd-cleanup-done", Title: "Waiting for the boot etcd member's removal", Run: f.bootMemberRemoved, Skip: f.skipBootMemberRemoved},
+		phases.Phase{Name: "leases", Title: "Releasing the leases of stopped controllers", Run: f.leasesReleased, Skip: f.skipLeasesReleased},
 		phases.Phase{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
 	)
 	if err != nil {
@@ -328,12 +332,17 @@ func (f *flow) placeControllers(ctx context.Context) error {
 // node, through whichever apiserver serves.
 func (f *flow) placeDeployments(ctx context.Context, phase string) error {
 	if f.o.Mode.recovering() {
-		said, err := releaseStaleLeases(ctx, f.cs(), f.cfg.Node.Name, time.Now())
+		said, pending, err := releaseStaleLeases(ctx, f.cs(), f.cfg.Node.Name, time.Now())
 		for _, s := range said {
 			f.p.Infof(phase, "%s", s)
 		}
 		if err != nil {
 			return err
+		}
+		if len(pending) > 0 && f.leaseRelease == nil {
+			done, cs := make(chan []string, 1), f.adminCS // the temporary apiserver may be gone by then
+			f.leaseRelease = done
+			go func() { done <- releaseWhenStale(ctx, cs, pending) }()
 		}
 	}
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
