@@ -123,7 +123,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, f := range []string{"server.crt", "server.key", "peer.crt", "peer.key"} {
 		_ = os.Remove(filepath.Join(o.EtcdCertDir, f))
 	}
-	if err := removeLabel(ctx, cs, o.NodeName); err != nil {
+	if err := removeLabel(ctx, cs, o.NodeName, o.Timeout); err != nil {
 		return res, err
 	}
 	o.Logf("control-plane", "Removed label %s from node %s: its kube-apiserver stops", assets.ControlPlaneNodeLabel, o.NodeName)
@@ -179,14 +179,31 @@ func moveAside(ctx context.Context, clientAddr, from, to string) error {
 	return nil
 }
 
-func removeLabel(ctx context.Context, cs kubernetes.Interface, node string) error {
+// removeLabel removes the control-plane label, retrying for up to timeout:
+// the request goes through the control-plane endpoint, and this node's
+// kube-apiserver, which lost its etcd member a moment ago, may be the one
+// that answers (its connection ends when the load balancer marks it down).
+func removeLabel(ctx context.Context, cs kubernetes.Interface, node string, timeout time.Duration) error {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{assets.ControlPlaneNodeLabel: nil}}})
 	if err != nil {
 		return err
 	}
-	_, err = cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: assets.FieldManager})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing label %s from node %s: %w", assets.ControlPlaneNodeLabel, node, err)
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		_, last = cs.CoreV1().Nodes().Patch(ctx, node, types.StrategicMergePatchType, patch, metav1.PatchOptions{FieldManager: assets.FieldManager})
+		switch {
+		case last == nil || apierrors.IsNotFound(last):
+			return true, nil
+		case apierrors.IsForbidden(last) || apierrors.IsUnauthorized(last) || apierrors.IsInvalid(last):
+			return false, last // retrying cannot help
+		}
+		return false, nil
+	})
+	if err != nil {
+		if last == nil {
+			last = err
+		}
+		return fmt.Errorf("removing label %s from node %s: %w (re-run bootstrap leave to finish: the etcd member is gone already)", assets.ControlPlaneNodeLabel, node, last)
 	}
 	return nil
 }
