@@ -9,7 +9,7 @@
 #
 # Environment:
 #   E2E_RUN=regex            only run matching tests (go test -run)
-#   E2E_TIMEOUT=40m          go test -timeout
+#   E2E_TIMEOUT=60m          go test -timeout
 #   BOOTSTRAP_E2E_KEEP=1     leave the node up after the tests (then: hack/node/node.sh down)
 #   E2E_GO_TEST_FLAGS=...    extra go test flags (e.g. -v is always on)
 #   BOOTSTRAP_E2E_NETNS/_NODE_IP/_HOST_IP/_WORK  run on a second node beside the default one
@@ -39,6 +39,6 @@ log "==== go test -tags e2e ./e2e/..."
 status=0
 t=${SECONDS}
 # shellcheck disable=SC2086
-go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-40m}" \
+go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-60m}" \
 	${E2E_RUN:+-run "${E2E_RUN}"} ${E2E_GO_TEST_FLAGS:-} ./e2e/... || status=$?
 log "tests: $((SECONDS - t))s, exit ${status}"

@@ -29,6 +29,8 @@ type TrafficPoller struct {
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	kinds map[string]*TrafficCount
+	// timeout bounds each request.
+	timeout time.Duration
 }
 
 // TrafficCount is what one kind of request saw.
@@ -36,7 +38,11 @@ type TrafficCount struct {
 	Requests, Failed int
 	FirstErr         string
 	LongestGap       time.Duration
-	lastOK           time.Time
+	// FailedAt is when each failed request was sent; GapEnd when the
+	// longest gap ended (the success after it).
+	FailedAt []time.Time
+	GapEnd   time.Time
+	lastOK   time.Time
 }
 
 // TrafficResult is what a TrafficPoller saw, by kind ("read", "write", "service").
@@ -60,6 +66,19 @@ func (r TrafficResult) LongestGap() time.Duration {
 	return g
 }
 
+// FailedAfter is the number of failed requests of every kind sent after t.
+func (r TrafficResult) FailedAfter(t time.Time) int {
+	n := 0
+	for _, c := range r {
+		for _, at := range c.FailedAt {
+			if at.After(t) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 func (r TrafficResult) String() string {
 	s := ""
 	for _, k := range []string{"read", "write", "service"} {
@@ -74,12 +93,21 @@ func (r TrafficResult) String() string {
 // created for the writes; serviceURL may be empty.
 func PollTraffic(t testing.TB, cs kubernetes.Interface, serviceURL string) *TrafficPoller {
 	t.Helper()
+	return PollTrafficTimeout(t, cs, serviceURL, 5*time.Second)
+}
+
+// PollTrafficTimeout is PollTraffic with each request given up after
+// timeout (then it counts as failed and the next one is sent). A request
+// whose etcd proposal died with the etcd leader waits out the whole
+// timeout: what a client sees as the gap then depends on it.
+func PollTrafficTimeout(t testing.TB, cs kubernetes.Interface, serviceURL string, timeout time.Duration) *TrafficPoller {
+	t.Helper()
 	ctx := context.Background()
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "traffic-poller", Namespace: "default"}, Data: map[string]string{"n": "0"}}
 	if _, err := cs.CoreV1().ConfigMaps("default").Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatalf("creating the traffic poller's ConfigMap: %v", err)
 	}
-	p := &TrafficPoller{stop: make(chan struct{}), kinds: map[string]*TrafficCount{}}
+	p := &TrafficPoller{stop: make(chan struct{}), kinds: map[string]*TrafficCount{}, timeout: timeout}
 	n := 0
 	p.run("read", func(ctx context.Context) error {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
@@ -124,7 +152,8 @@ func (p *TrafficPoller) run(kind string, do func(context.Context) error) {
 				return
 			case <-tick.C:
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			sent := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 			err := do(ctx)
 			cancel()
 			now := time.Now()
@@ -132,11 +161,14 @@ func (p *TrafficPoller) run(kind string, do func(context.Context) error) {
 			c.Requests++
 			if err != nil {
 				c.Failed++
+				c.FailedAt = append(c.FailedAt, sent)
 				if c.FirstErr == "" {
 					c.FirstErr = now.UTC().Format("15:04:05.000") + " " + err.Error()
 				}
 			} else {
-				c.LongestGap = max(c.LongestGap, now.Sub(c.lastOK))
+				if gap := now.Sub(c.lastOK); gap > c.LongestGap {
+					c.LongestGap, c.GapEnd = gap, now
+				}
 				c.lastOK = now
 			}
 			p.mu.Unlock()

@@ -501,10 +501,12 @@ kill_cgroup_procs() {
 }
 
 # Shims of OUR containerd carry our unique socket path in their command line.
+# One grep over every cmdline finds the candidates (a shell loop over /proc
+# took seconds with four nodes' processes); each is then checked exactly.
 kill_our_shims() {
-	local p
-	for p in /proc/[0-9]*; do
-		[[ -r "${p}/cmdline" ]] || continue
+	local f p
+	for f in $(grep -l -a -F -- "${CONTAINERD_SOCK}" /proc/[0-9]*/cmdline 2>/dev/null); do
+		p="${f%/cmdline}"
 		if tr '\0' ' ' < "${p}/cmdline" 2>/dev/null | grep -q -- "-address ${CONTAINERD_SOCK} "; then
 			log "down: killing leftover shim ${p#/proc/}"
 			kill -KILL "${p#/proc/}" 2>/dev/null || true
@@ -659,9 +661,11 @@ cmd_powercut() {
 			rm -f "${f}"
 		done
 	fi
+	# The pods first (one find over the cgroup root): in a power cut etcd
+	# and kube-apiserver die with the kubelet, not seconds later.
 	for i in 1 2 3; do
-		kill_our_shims > /dev/null
 		kill_cgroup_procs > /dev/null
+		kill_our_shims > /dev/null
 	done
 	sleep 0.2
 	unmount_under "${NODE_WORK}"
