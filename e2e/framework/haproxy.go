@@ -174,12 +174,3 @@ func (h *HAProxy) WaitServer(t testing.TB, server string, up bool, since time.Ti
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-
-// UpServers are the servers whose latest transition is UP.
-func (h *HAProxy) UpServers() map[string]bool {
-	up := map[string]bool{}
-	for _, tr := range h.Transitions() {
-		up[tr.Server] = tr.Up
-	}
-	return up
-}

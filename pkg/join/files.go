@@ -1,6 +1,7 @@
 package join
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -114,6 +115,12 @@ func writeFiles(files []file) ([]string, error) {
 		return nil, err
 	}
 	for _, f := range files {
+		// A file that holds exactly these bytes already (the cluster CA a
+		// first join copied, kept by leave for the re-join) is no conflict:
+		// it stays, and is not ours to undo.
+		if old, err := os.ReadFile(f.path); err == nil && bytes.Equal(old, f.data) {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(f.path), 0o755); err != nil {
 			return undo(err)
 		}

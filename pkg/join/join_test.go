@@ -189,3 +189,35 @@ func mitmFront(t *testing.T, upstream string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestWriteFilesKeepsIdenticalFiles: a file holding exactly the bytes join
+// would write (the etcd CA a first join copied, kept by leave) is left as
+// it is and not undone; a file with other bytes is still refused, and what
+// was written before it is removed again.
+func TestWriteFilesKeepsIdenticalFiles(t *testing.T) {
+	dir := t.TempDir()
+	same, other, fresh := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "peer.crt"), filepath.Join(dir, "new.crt")
+	if err := os.WriteFile(same, []byte("CA"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	written, err := writeFiles([]file{{same, []byte("CA"), 0o644}, {fresh, []byte("N"), 0o644}})
+	if err != nil || len(written) != 1 || written[0] != fresh {
+		t.Fatalf("written %v, err %v; want only %s", written, err, fresh)
+	}
+	if err := os.WriteFile(other, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := filepath.Join(dir, "later.crt")
+	if _, err := writeFiles([]file{{later, []byte("L"), 0o644}, {other, []byte("theirs"), 0o644}}); err == nil {
+		t.Fatal("a file with other bytes was not refused")
+	}
+	if data, _ := os.ReadFile(other); string(data) != "mine" {
+		t.Errorf("%s replaced: %q", other, data)
+	}
+	if _, err := os.Stat(later); !os.IsNotExist(err) {
+		t.Errorf("%s not undone after the refusal", later)
+	}
+	if data, _ := os.ReadFile(same); string(data) != "CA" {
+		t.Errorf("%s changed: %q", same, data)
+	}
+}

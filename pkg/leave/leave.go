@@ -120,7 +120,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		res.DataDirMovedTo = to
 		o.Logf("etcd", "Moved the member's data dir to %s", to)
 	}
-	for _, f := range []string{"server.crt", "server.key", "peer.crt", "peer.key", "healthcheck-client.crt", "healthcheck-client.key"} {
+	for _, f := range []string{"server.crt", "server.key", "peer.crt", "peer.key"} {
 		_ = os.Remove(filepath.Join(o.EtcdCertDir, f))
 	}
 	if err := removeLabel(ctx, cs, o.NodeName, o.Timeout); err != nil {
