@@ -1,4 +1,4 @@
-//go:build e2e && ha
+//go:build e2e
 
 package e2e
 
@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -165,10 +166,34 @@ func joinWorker(t *testing.T, n *framework.Node, cs kubernetes.Interface, tok to
 	n.StartJoinedKubelet(t)
 	framework.WaitNodeReady(t, cs, n.Name, 3*time.Minute)
 	t.Logf("FIGURE ha: worker join %s; join to node %s Ready %s", joined.Round(10*time.Millisecond), n.Name, time.Since(begin).Round(10*time.Millisecond))
+	checkBootstrapCSRApproved(t, cs, tok.ID)
 	if out, code := joinOn(t, n, "--server", tok.Server, "--token", tok.Token, "--discovery-token-ca-cert-hash", tok.CAHash,
 		"--kubernetes-dir", kdir, "--kubelet-config", kcfg); code != 2 || !strings.Contains(out, "joined already") {
 		t.Errorf("second join: exit %d, want 2 (joined already):\n%s", code, out)
 	}
+}
+
+// checkBootstrapCSRApproved: the kubelet's client certificate came from the
+// token's CSR, approved by the controller-manager (not by hand, not by
+// csr-approver).
+func checkBootstrapCSRApproved(t *testing.T, cs kubernetes.Interface, tokenID string) {
+	t.Helper()
+	csrs, err := cs.CertificatesV1().CertificateSigningRequests().List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range csrs.Items {
+		if c.Spec.SignerName != certificatesv1.KubeAPIServerClientKubeletSignerName || c.Spec.Username != "system:bootstrap:"+tokenID {
+			continue
+		}
+		for _, cond := range c.Status.Conditions {
+			if cond.Type == certificatesv1.CertificateApproved {
+				t.Logf("client CSR %s of system:bootstrap:%s approved: %s", c.Name, tokenID, cond.Reason)
+				return
+			}
+		}
+	}
+	t.Errorf("no approved client CSR of system:bootstrap:%s", tokenID)
 }
 
 // etcdMembers lists the members through the given nodes' client URLs.

@@ -24,8 +24,8 @@ export BENCH_OUT="${BENCH_OUT:-${REPO_ROOT}/e2e/_artifacts/bench}"
 export BOOTSTRAP_BUILD_OUT="${BOOTSTRAP_BUILD_OUT:-${OUT_DIR}/bench/bootstrap}"
 total=${SECONDS}
 e2e_setup >&2
-# The upgrade baseline (kubeadm upgrade from the previous minor) needs its kubeadm.
-bash "${HACK_DIR}/build-binaries.sh" k8s-previous-kubeadm >&2
+# The kubeadm baselines (init, and upgrade from the previous minor) need their kubeadm.
+bash "${HACK_DIR}/build-binaries.sh" k8s-kubeadm k8s-previous-kubeadm >&2
 
 rm -f "${BENCH_OUT}/result.json" "${BENCH_OUT}/table.txt"
 status=0

@@ -4,8 +4,8 @@
 # warm re-run cost seconds; the Go build cache makes a rebuild after a small
 # change cheap too.
 #
-# Usage: hack/build-binaries.sh [k8s] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools] [conformance]
-#   (default: all but k8s-previous-kubeadm, which only make bench needs, and
+# Usage: hack/build-binaries.sh [k8s] [k8s-kubeadm] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools] [conformance]
+#   (default: all but the two kubeadm groups, which only make bench needs, and
 #   conformance, which only make conformance needs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -52,10 +52,16 @@ k8s_ldflags() {
 
 build_k8s() {
 	build_group k8s "${HACK_DIR}/k8s" "$(k8s_ldflags)" \
-		"kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubeadm kubectl" \
+		"kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl" \
 		k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-apiserver \
 		k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
-		k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl
+		k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl
+}
+
+# kubeadm, the bench's baseline only (make bench builds it; make e2e does
+# not need it: its own packages and link cost minutes on a cold cache).
+build_k8s_kubeadm() {
+	build_group k8s-kubeadm "${HACK_DIR}/k8s" "$(k8s_ldflags)" kubeadm k8s.io/kubernetes/cmd/kubeadm
 }
 
 # The previous minor's binaries, in their own directory: the upgrade
@@ -193,6 +199,7 @@ groups=("$@")
 for g in "${groups[@]}"; do
 	case "${g}" in
 	k8s) build_k8s ;;
+	k8s-kubeadm) build_k8s_kubeadm ;;
 	k8s-previous) build_k8s_previous ;;
 	k8s-previous-kubeadm) build_k8s_previous_kubeadm ;;
 	etcd) build_etcd ;;

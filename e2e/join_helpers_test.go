@@ -14,7 +14,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -22,75 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
-	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
-	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
-
-// TestJoinWorker: two nodes on one bridge; `start` with flannel on node 1;
-// `bootstrap token create` there; on node 2 the join refusals (wrong token,
-// expired token, wrong CA pin, unreachable server, malformed input: exit code,
-// nothing written), then `bootstrap join` and the kubelet: it TLS-bootstraps,
-// the cluster's controllers approve its CSR, the node is Ready with
-// kube-proxy and flannel, a Deployment spreads over both nodes, pods answer
-// by pod IP across nodes and a ClusterIP Service reaches pods on both.
-func TestJoinWorker(t *testing.T) {
-	if !framework.HasImage(v1alpha1.FlannelImage) {
-		t.Fatalf("no %s image: hack/build-binaries.sh flannel and hack/build-images.sh build it (make e2e does)", v1alpha1.FlannelImage)
-	}
-	n1 := framework.StartNode(t, framework.MultiNodeOptions(1, v1alpha1.CNIFlannel))
-	n2 := framework.StartNode(t, framework.MultiNodeOptions(2, v1alpha1.CNIFlannel))
-	assetDir := n1.Render(t, "--cni=flannel")
-	n1.StartKubelet(t, assetDir)
-	if _, err := runStart(t, n1, assetDir, 10*time.Minute); err != nil {
-		t.Fatalf("bootstrap start: %v", err)
-	}
-	cs := framework.MustClient(t, assets.Path(assetDir, assets.AdminKubeconfig))
-	waitKubeSystemReady(t, cs)
-	waitDaemonSetOnNodes(t, cs, assets.Flannel, "kube-flannel-ds", 1)
-
-	created := createToken(t, assetDir, "--ttl", "1h")
-	checkJoinRefusals(t, n2, assetDir, created)
-
-	kdir, kcfg := n2.JoinPaths()
-	nodeCfg := n2.WriteNodeKubeletConfig(t)
-	begin := time.Now()
-	out, code := joinOn(t, n2, "--server", created.Server, "--token", created.Token, "--discovery-token-ca-cert-hash", created.CAHash,
-		"--kubernetes-dir", kdir, "--kubelet-config", kcfg, "--node-kubelet-config", nodeCfg)
-	if code != 0 {
-		t.Fatalf("bootstrap join: exit %d\n%s", code, out)
-	}
-	joined := time.Since(begin)
-	n2.StartJoinedKubelet(t)
-	framework.WaitNodeReady(t, cs, n2.Name, 3*time.Minute)
-	t.Logf("FIGURE join: bootstrap join %s; join to node %s Ready %s", joined.Round(10*time.Millisecond), n2.Name, time.Since(begin).Round(10*time.Millisecond))
-
-	// The kubelet's client certificate came from the token's CSR, approved
-	// by the controller-manager (not by hand, not by csr-approver).
-	csrs, err := cs.CertificatesV1().CertificateSigningRequests().List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	approved := false
-	for _, c := range csrs.Items {
-		if c.Spec.SignerName == certificatesv1.KubeAPIServerClientKubeletSignerName && c.Spec.Username == "system:bootstrap:"+created.ID {
-			for _, cond := range c.Status.Conditions {
-				approved = approved || cond.Type == certificatesv1.CertificateApproved
-			}
-		}
-	}
-	if !approved {
-		t.Errorf("no approved client CSR of system:bootstrap:%s", created.ID)
-	}
-	// Joining the same node again is refused before any request: exit 2.
-	if out, code := joinOn(t, n2, "--server", created.Server, "--token", created.Token, "--discovery-token-ca-cert-hash", created.CAHash,
-		"--kubernetes-dir", kdir, "--kubelet-config", kcfg); code != 2 || !strings.Contains(out, "joined already") {
-		t.Errorf("second join: exit %d, want 2 (joined already):\n%s", code, out)
-	}
-
-	waitDaemonSetOnNodes(t, cs, assets.KubeSystem, assets.KubeProxy, 2)
-	waitDaemonSetOnNodes(t, cs, assets.Flannel, "kube-flannel-ds", 2)
-	checkSpreadAndPodNetwork(t, cs, n1, n2)
-}
 
 // tokenCreated is `bootstrap token create -o json`.
 type tokenCreated struct {
