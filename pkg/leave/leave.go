@@ -55,8 +55,9 @@ type Result struct {
 	DataDirMovedTo string
 }
 
-// Run removes this node from the control plane: etcd member first, then the
-// static pod, the certificates it held and the label.
+// Run removes this node from the control plane once the quorum rules allow
+// it: the label first (its kube-apiserver drains and stops), then the etcd
+// member, the static pod and the certificates it held.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	cfg, err := o.complete()
 	if err != nil {
@@ -91,10 +92,24 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res := &Result{}
 	voters, _ := etcdmembers.Voters(list)
 	res.Remaining = voters
+	// The label goes first: its kube-apiserver pod is deleted, fails its
+	// /readyz at once and keeps serving for the shutdown delay, so the load
+	// balancer drains it before it exits. Removing the member first broke
+	// that kube-apiserver while it still took requests.
+	if err := removeLabel(ctx, cs, o.NodeName, o.Timeout); err != nil {
+		return res, err
+	}
+	apiserver := net.JoinHostPort(o.AdvertiseAddress, fmt.Sprint(cfg.APIServer.BindPort))
+	o.Logf("control-plane", "Removed label %s from node %s: its kube-apiserver drains and stops", assets.ControlPlaneNodeLabel, o.NodeName)
+	if waitClosed(ctx, apiserver, o.Timeout) {
+		o.Logf("control-plane", "kube-apiserver on %s stopped", apiserver)
+	} else {
+		o.Logf("control-plane", "kube-apiserver on %s still listens after %s: removing the etcd member anyway (requests it takes may fail)", apiserver, o.Timeout)
+	}
 	if self != nil {
 		o.Logf("etcd", "Removing member %s (%x) through the other members", self.Name, self.ID)
 		if err := etcdmembers.Remove(lctx, cli, peer, o.Timeout); err != nil {
-			return nil, fmt.Errorf("removing etcd member %s: %w", self.Name, err)
+			return nil, fmt.Errorf("removing etcd member %s: %w (re-run bootstrap leave to finish; join --control-plane undoes the label's removal)", self.Name, err)
 		}
 		res.RemovedMember = self.Name
 		if !self.IsLearner {
@@ -123,10 +138,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for _, f := range []string{"server.crt", "server.key", "peer.crt", "peer.key"} {
 		_ = os.Remove(filepath.Join(o.EtcdCertDir, f))
 	}
-	if err := removeLabel(ctx, cs, o.NodeName, o.Timeout); err != nil {
-		return res, err
-	}
-	o.Logf("control-plane", "Removed label %s from node %s: its kube-apiserver stops", assets.ControlPlaneNodeLabel, o.NodeName)
 	return res, nil
 }
 
@@ -179,10 +190,23 @@ func moveAside(ctx context.Context, clientAddr, from, to string) error {
 	return nil
 }
 
+// waitClosed waits up to timeout until nothing accepts connections on addr
+// and says whether that happened.
+func waitClosed(ctx context.Context, addr string, timeout time.Duration) bool {
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true, nil
+		}
+		c.Close()
+		return false, nil
+	})
+	return err == nil
+}
+
 // removeLabel removes the control-plane label, retrying for up to timeout:
-// the request goes through the control-plane endpoint, and this node's
-// kube-apiserver, which lost its etcd member a moment ago, may be the one
-// that answers (its connection ends when the load balancer marks it down).
+// the request goes through the control-plane endpoint, which may be
+// switching between kube-apiservers.
 func removeLabel(ctx context.Context, cs kubernetes.Interface, node string, timeout time.Duration) error {
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": map[string]any{assets.ControlPlaneNodeLabel: nil}}})
 	if err != nil {
@@ -203,7 +227,7 @@ func removeLabel(ctx context.Context, cs kubernetes.Interface, node string, time
 		if last == nil {
 			last = err
 		}
-		return fmt.Errorf("removing label %s from node %s: %w (re-run bootstrap leave to finish: the etcd member is gone already)", assets.ControlPlaneNodeLabel, node, last)
+		return fmt.Errorf("removing label %s from node %s: %w (nothing else was changed; re-run bootstrap leave)", assets.ControlPlaneNodeLabel, node, last)
 	}
 	return nil
 }

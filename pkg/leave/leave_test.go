@@ -1,8 +1,11 @@
 package leave
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdmembers"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
@@ -46,5 +49,27 @@ func TestCheckCanRemove(t *testing.T) {
 				t.Errorf("member = %+v, want none: %v", got, tc.noSelf)
 			}
 		})
+	}
+}
+
+// TestWaitClosed: leave waits for the node's kube-apiserver to stop
+// listening before it removes the etcd member, and gives up after its
+// timeout.
+func TestWaitClosed(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if waitClosed(context.Background(), addr, 1200*time.Millisecond) {
+		t.Fatal("waitClosed returned true while the port was listening")
+	}
+	time.AfterFunc(700*time.Millisecond, func() { l.Close() })
+	begin := time.Now()
+	if !waitClosed(context.Background(), addr, 10*time.Second) {
+		t.Fatal("waitClosed returned false after the listener closed")
+	}
+	if d := time.Since(begin); d < 600*time.Millisecond {
+		t.Errorf("waitClosed returned after %s, before the listener closed", d)
 	}
 }

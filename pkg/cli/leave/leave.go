@@ -22,15 +22,19 @@ func NewCommand(g *global.Options) *cobra.Command {
 		Short: "Remove this control-plane node's etcd member and control plane; it stays a worker",
 		Long: `leave, on a control-plane node that bootstrap join --control-plane made:
 
-  1. removes the node's etcd member FIRST, through the other members. It
-     refuses (exit 2, nothing changed) when that would break quorum: the
-     last member, 1 of 2 (join a third first), or too few of the others
+  1. checks, through the other members, that removing its etcd member
+     keeps quorum; it refuses (exit 2, nothing changed) for the last
+     member, 1 of 2 (join a third first), or too few of the others
      answering;
-  2. removes the etcd static pod (the kubelet stops the member), moves the
-     member's data dir aside (<dir>.removed-<unix time>) and deletes its
-     server and peer certificates;
-  3. removes the node's control-plane label: its kube-apiserver
-     (DaemonSet) stops, controller-manager and scheduler replicas move.
+  2. removes the node's control-plane label: its kube-apiserver
+     (DaemonSet) fails /readyz, drains from the load balancer during its
+     shutdown delay and stops; controller-manager and scheduler replicas
+     move;
+  3. once nothing listens on the node's secure port, removes the etcd
+     member through the other members, then the etcd static pod (the
+     kubelet stops the member), moves the member's data dir aside
+     (<dir>.removed-<unix time>) and deletes its server and peer
+     certificates.
 
 The node stays a worker of the cluster; bootstrap join --control-plane
 makes it a control-plane node again. Re-running after an interruption
