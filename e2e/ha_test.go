@@ -258,20 +258,30 @@ func checkControllersSpread(t *testing.T, cs kubernetes.Interface) {
 	}
 }
 
-// logMemory reports each node's resident memory.
+// logMemory reports each node's resident memory and its CPU use over 15 s
+// (the cluster idle but for its own controllers and probes).
 func logMemory(t *testing.T, nodes []*framework.Node) {
 	t.Helper()
+	const window = 15 * time.Second
+	before := make([]framework.NodeUsage, len(nodes))
+	for i, n := range nodes {
+		before[i], _ = n.Usage()
+	}
+	time.Sleep(window)
 	var total int64
-	for _, n := range nodes {
-		m, err := n.Memory()
+	var cores float64
+	for i, n := range nodes {
+		m, err := n.Usage()
 		if err != nil {
 			t.Errorf("memory of %s: %v", n.Name, err)
 			continue
 		}
 		total += m.RSSKiB
-		t.Logf("FIGURE ha: memory %s: %s", n.Name, m)
+		cpu := m.CPUSince(before[i], window)
+		cores += cpu
+		t.Logf("FIGURE ha: memory %s: %s; CPU %.0f %% of a core over %s", n.Name, m, 100*cpu, window)
 	}
-	t.Logf("FIGURE ha: memory of the %d nodes: %d MiB", len(nodes), total/1024)
+	t.Logf("FIGURE ha: memory of the %d nodes: %d MiB; CPU %.2f cores", len(nodes), total/1024, cores)
 }
 
 // podsOn maps each Ready pod of the namespace on the given nodes to its
