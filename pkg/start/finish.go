@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/utils/ptr"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/kubeprobe"
@@ -56,15 +57,29 @@ func (f *flow) detectState(ctx context.Context) (done bool, err error) {
 	return false, nil
 }
 
-// complete reports whether every control-plane workload is available.
+// complete reports whether every control-plane workload is available. The
+// controller-manager and scheduler are also judged by their pods and their
+// leases: their Deployments' statuses are written by the controller-manager
+// itself, so when every replica is gone they still say "available" (all
+// control-plane pods deleted at once: nothing would ever re-create them).
+// With a controller-manager holding a fresh lease the DaemonSets' statuses
+// are kept current.
 func (f *flow) complete(ctx context.Context) (bool, string) {
+	now := time.Now()
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
 		d, err := f.adminCS.AppsV1().Deployments(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err.Error()
 		}
-		if ok, state := deploymentAvailable(d); !ok {
+		if ok, state := deploymentReady(ctx, f.adminCS, d); !ok {
 			return false, name + ": " + state
+		}
+		l, err := f.adminCS.CoordinationV1().Leases(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, name + " lease: " + err.Error()
+		}
+		if stale, state := leaseStale(l, now); stale || ptr.Deref(l.Spec.HolderIdentity, "") == "" {
+			return false, name + " lease: " + state
 		}
 	}
 	for _, name := range []string{assets.KubeAPIServer, assets.KubeProxy} {

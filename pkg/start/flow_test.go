@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
@@ -66,12 +67,44 @@ func markReady(t *testing.T, cs kubernetes.Interface, component string) int {
 	return len(pods.Items)
 }
 
+// holdLease makes the lease held and renewed now, as its component would.
 func holdLease(t *testing.T, cs kubernetes.Interface, name string) {
 	t.Helper()
-	now := metav1.NewMicroTime(time.Now())
-	l := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: assets.KubeSystem},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To(name + "-pod"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &now}}
-	if _, err := cs.CoordinationV1().Leases(assets.KubeSystem).Create(context.Background(), l, metav1.CreateOptions{}); err != nil {
+	setLease(t, cs, name, time.Now())
+}
+
+// staleLease makes the lease's holder look gone: not renewed for a minute.
+func staleLease(t *testing.T, cs kubernetes.Interface, name string) {
+	t.Helper()
+	setLease(t, cs, name, time.Now().Add(-time.Minute))
+}
+
+func setLease(t *testing.T, cs kubernetes.Interface, name string, renewed time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	at := metav1.NewMicroTime(renewed)
+	spec := coordinationv1.LeaseSpec{HolderIdentity: ptr.To(name + "-pod"), LeaseDurationSeconds: ptr.To[int32](15), RenewTime: &at}
+	leases := cs.CoordinationV1().Leases(assets.KubeSystem)
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		_, err = leases.Create(ctx, &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: assets.KubeSystem}, Spec: spec}, metav1.CreateOptions{})
+	case err == nil:
+		l.Spec = spec
+		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deletePods deletes a component's pods at once (no kubelet here to
+// finish a graceful deletion).
+func deletePods(t *testing.T, cs kubernetes.Interface, component string) {
+	t.Helper()
+	err := cs.CoreV1().Pods(assets.KubeSystem).DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)},
+		metav1.ListOptions{LabelSelector: assets.ComponentLabel + "=" + component})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
@@ -172,6 +205,20 @@ func TestFlowAgainstTemporaryControlPlane(t *testing.T) {
 	}
 	if err := waitDeploymentAvailable(ctx, cs, assets.KubeSystem, assets.KubeScheduler, 10*time.Second, f.report); err != nil {
 		t.Errorf("waitDeploymentAvailable: %v", err)
+	}
+	// Every controller-manager gone (its pods deleted, its lease not
+	// renewed): the statuses still say available, but nothing would
+	// re-create the pods, so the control plane is not complete.
+	staleLease(t, cs, assets.KubeControllerManager)
+	if ok, _ := f.complete(ctx); ok {
+		t.Errorf("complete with the controller-manager's lease not renewed for a minute")
+	}
+	holdLease(t, cs, assets.KubeControllerManager)
+	deletePods(t, cs, assets.KubeScheduler)
+	if ok, why := f.complete(ctx); ok {
+		t.Errorf("complete with no scheduler pod")
+	} else if !strings.Contains(why, assets.KubeScheduler) {
+		t.Errorf("complete = false (%s), want it to name %s", why, assets.KubeScheduler)
 	}
 	f.nextSteps()
 	if !strings.Contains(out.String(), "Your self-hosted Kubernetes control plane is up") {
