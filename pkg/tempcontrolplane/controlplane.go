@@ -230,6 +230,9 @@ func (c *ControlPlane) StopAPIServer() error {
 				}
 			}
 			grace.Stop()
+			// A connection the stopped server left open would never answer
+			// again: close it, so that its client reconnects.
+			c.listener.closeAll()
 		} else if c.listener != nil {
 			errs = append(errs, c.listener.Close())
 		}

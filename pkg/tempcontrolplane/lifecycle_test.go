@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
@@ -311,5 +312,41 @@ func TestStopAPIServerKeepsEtcd(t *testing.T) {
 	case err := <-cp.Err():
 		t.Fatalf("Err after a deliberate StopAPIServer: %v", err)
 	default:
+	}
+}
+
+// TestStopAPIServerEndsWatches: a client watching through the temporary
+// apiserver sees its watch end when the apiserver stops, so that it
+// reconnects (to the self-hosted kube-apiserver). A watch left open on a
+// stopped server never delivers another event: a controller-manager
+// started during the hand-over of a recovery stalled for minutes on one.
+func TestStopAPIServerEndsWatches(t *testing.T) {
+	cp := startTestCP(t)
+	ctx := context.Background()
+	var watches []watch.Interface
+	for _, ns := range []string{"", "kube-system"} {
+		w, err := cp.cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Stop()
+		watches = append(watches, w)
+	}
+	if err := cp.StopAPIServer(); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range watches {
+		timeout := time.After(10 * time.Second)
+	drain:
+		for {
+			select {
+			case _, open := <-w.ResultChan():
+				if !open {
+					break drain
+				}
+			case <-timeout:
+				t.Fatalf("watch %d still open 10 s after StopAPIServer", i)
+			}
+		}
 	}
 }
