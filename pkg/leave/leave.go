@@ -176,14 +176,7 @@ func checkCanRemove(list []etcdmembers.Status, peer string) (*etcdmembers.Status
 // moveAside waits (up to a minute) for the kubelet to stop the member, whose
 // client port then stops answering, and renames its data dir.
 func moveAside(ctx context.Context, clientAddr, from, to string) error {
-	_ = wait.PollUntilContextTimeout(ctx, time.Second, time.Minute, true, func(ctx context.Context) (bool, error) {
-		c, err := net.DialTimeout("tcp", clientAddr, time.Second)
-		if err != nil {
-			return true, nil
-		}
-		c.Close()
-		return false, nil
-	})
+	_ = waitClosed(ctx, clientAddr, time.Minute)
 	if err := os.Rename(from, to); err != nil {
 		return fmt.Errorf("moving the etcd data dir aside: %w", err)
 	}
