@@ -76,6 +76,7 @@ func (n *Node) CollectArtifacts(t testing.TB) {
 	if assetDir != "" {
 		// The break-glass identity: the temporary apiserver authorizes system:masters for sure.
 		n.dumpCluster(ctx, filepath.Join(assetDir, "auth", "super-admin.kubeconfig"), dir)
+		n.dumpControllerManagerMetrics(ctx, filepath.Join(assetDir, "auth", "super-admin.kubeconfig"), dir)
 	}
 	t.Logf("artifacts collected in %s", dir)
 }

@@ -1,0 +1,76 @@
+//go:build e2e
+
+package framework
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// controllerManagerMetricPrefixes are the series that tell a controller-manager
+// whose informer stopped hearing events (queued items 0, store resource
+// version frozen) from one whose event handlers block (queued items grow),
+// and which replica leads.
+var controllerManagerMetricPrefixes = []string{
+	"informer_", "leader_election_master_status", "workqueue_depth", "workqueue_adds_total",
+	"process_start_time_seconds",
+}
+
+// dumpControllerManagerMetrics scrapes the controller-managers' /metrics on
+// the node's loopback (:10257, shared by both replicas, so each fresh
+// connection may reach either) with the kubeconfig's client certificate and
+// writes the informer, leader and workqueue series, best effort. It is the
+// evidence the kube-apiserver roll-out stall of docs/upgrades.md needs.
+func (n *Node) dumpControllerManagerMetrics(ctx context.Context, kubeconfig, dir string) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return
+	}
+	var certs []tls.Certificate
+	if len(cfg.CertData) > 0 {
+		if c, err := tls.X509KeyPair(cfg.CertData, cfg.KeyData); err == nil {
+			certs = append(certs, c)
+		}
+	}
+	nsPath := "/run/netns/" + n.Netns
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, Certificates: certs}, //nolint:gosec // diagnostics only
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialInNetns(ctx, nsPath, network, addr)
+		},
+	}}
+	var out strings.Builder
+	for i := 1; i <= 6; i++ {
+		fmt.Fprintf(&out, "# scrape %d at %s\n", i, time.Now().Format(time.RFC3339Nano))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://127.0.0.1:10257/metrics", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			fmt.Fprintf(&out, "# error: %v\n", err)
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			line := sc.Text()
+			for _, p := range controllerManagerMetricPrefixes {
+				if strings.HasPrefix(line, p) {
+					out.WriteString(line + "\n")
+					break
+				}
+			}
+		}
+		resp.Body.Close()
+	}
+	_ = os.WriteFile(filepath.Join(dir, "kube-controller-manager-metrics.txt"), []byte(out.String()), 0o644)
+}
