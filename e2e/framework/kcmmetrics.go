@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -42,14 +41,7 @@ func (n *Node) dumpControllerManagerMetrics(ctx context.Context, kubeconfig, dir
 			certs = append(certs, c)
 		}
 	}
-	nsPath := "/run/netns/" + n.Netns
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, Certificates: certs}, //nolint:gosec // diagnostics only
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialInNetns(ctx, nsPath, network, addr)
-		},
-	}}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: n.netnsTransport(certs)}
 	var out strings.Builder
 	for i := 1; i <= 6; i++ {
 		fmt.Fprintf(&out, "# scrape %d at %s\n", i, time.Now().Format(time.RFC3339Nano))

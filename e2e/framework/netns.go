@@ -22,15 +22,20 @@ import (
 // itself load this 2-core machine. TLS is not verified: the client is for
 // health endpoints only.
 func (n *Node) NetnsHTTPClient() *http.Client {
+	return &http.Client{Transport: n.netnsTransport(nil), Timeout: 2 * time.Second}
+}
+
+// netnsTransport dials inside the node's netns, one connection per request,
+// presenting certs (if any) and not verifying the server.
+func (n *Node) netnsTransport(certs []tls.Certificate) *http.Transport {
 	nsPath := "/run/netns/" + n.Netns
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // health checks only
+	return &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, Certificates: certs}, //nolint:gosec // health checks and diagnostics only
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return dialInNetns(ctx, nsPath, network, addr)
 		},
 	}
-	return &http.Client{Transport: tr, Timeout: 2 * time.Second}
 }
 
 // dialInNetns creates the socket on an OS thread switched into the netns (a
