@@ -164,14 +164,23 @@ func kubectlAs(t *testing.T, assetDir string, args ...string) (string, error) {
 
 // rolloutStatus waits for kubectl rollout status of one workload; the watch
 // it uses can be cut while kube-apiserver itself is replaced, so a failure
-// is retried (as the docs tell users) until the deadline.
-func rolloutStatus(t *testing.T, assetDir, what string, timeout time.Duration) {
+// is retried (as the docs tell users) until the deadline. A first failure
+// logs what the roll-out stall of docs/upgrades.md needs: every TCP
+// connection with the process that holds it, and the kube-system pods.
+func rolloutStatus(t *testing.T, node *framework.Node, assetDir, what string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	for {
+	for attempt := 1; ; attempt++ {
 		_, err := kubectlAs(t, assetDir, "-n", assets.KubeSystem, "rollout", "status", what, "--timeout", "3m")
 		if err == nil {
 			return
+		}
+		if attempt == 1 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			out, _ := node.Exec(ctx, "ss", "-tnpi")
+			cancel()
+			t.Logf("roll-out of %s not done after one kubectl rollout status; sockets:\n%s", what, out)
+			_, _ = kubectlAs(t, assetDir, "-n", assets.KubeSystem, "get", "pods,leases", "-o", "wide")
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("kubectl rollout status %s did not succeed within %s", what, timeout)

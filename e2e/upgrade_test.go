@@ -37,17 +37,17 @@ func TestUpgradeMinorByKubectlApply(t *testing.T) {
 		traffic.Stop()
 		t.Fatal("kubectl apply of kube-apiserver failed")
 	}
-	rolloutStatus(t, assetDir, "daemonset/"+assets.KubeAPIServer, 6*time.Minute)
+	rolloutStatus(t, node, assetDir, "daemonset/"+assets.KubeAPIServer, 6*time.Minute)
 	apiserverDone := time.Since(began)
 	if _, err := kubectlAs(t, assetDir, "apply", "-f", manifests); err != nil {
 		traffic.Stop()
 		t.Fatal("kubectl apply -f manifests/ failed")
 	}
 	for _, w := range []string{"deployment/" + assets.KubeControllerManager, "deployment/" + assets.KubeScheduler, "daemonset/" + assets.KubeProxy} {
-		rolloutStatus(t, assetDir, w, 4*time.Minute)
+		rolloutStatus(t, node, assetDir, w, 4*time.Minute)
 	}
 	if framework.HasImage(framework.CoreDNSImage) {
-		rolloutStatus(t, assetDir, "deployment/"+assets.CoreDNS, 4*time.Minute)
+		rolloutStatus(t, node, assetDir, "deployment/"+assets.CoreDNS, 4*time.Minute)
 	}
 	controlPlaneDone := time.Since(began)
 	// The node step: the kubelet binary is replaced and restarted; pods keep

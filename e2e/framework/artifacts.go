@@ -72,6 +72,9 @@ func (n *Node) CollectArtifacts(t testing.TB) {
 	run("ip-route.txt", "ip", "-n", n.Netns, "route")
 	run("iptables.txt", append(append([]string{"nsenter"}, n.nsenterArgs()...), "iptables-save")...)
 	run("ps.txt", "ps", "-eo", "pid,ppid,etime,args")
+	// Which process holds each TCP connection: tells, during a surge on a
+	// shared port, which kube-apiserver serves each client.
+	run("sockets.txt", append(append([]string{"nsenter"}, n.nsenterArgs()...), "ss", "-tnpi")...)
 
 	if assetDir != "" {
 		// The break-glass identity: the temporary apiserver authorizes system:masters for sure.
