@@ -161,6 +161,12 @@ func leaveAndRejoin(t *testing.T, cs kubernetes.Interface, assetDir string, tok 
 	})
 	res := poller.Stop()
 	t.Logf("FIGURE ha: leave of %s in %s; through HAProxy during it: %s", c.Name, took.Round(100*time.Millisecond), res)
+	for kind, r := range res {
+		if r.Failed > 0 || r.LongestGap > time.Second {
+			t.Logf("leave of %s (began %s): %s longest gap ended %s; first error: %s", c.Name, begin.UTC().Format("15:04:05.000"),
+				kind, r.GapEnd.UTC().Format("15:04:05.000"), r.FirstErr)
+		}
+	}
 	if g := res.LongestGap(); g > 5*time.Second {
 		t.Errorf("the API through HAProxy was unavailable for %s during the leave of %s", g.Round(time.Millisecond), c.Name)
 	}

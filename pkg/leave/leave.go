@@ -107,6 +107,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Logf("control-plane", "kube-apiserver on %s still listens after %s: removing the etcd member anyway (requests it takes may fail)", apiserver, o.Timeout)
 	}
 	if self != nil {
+		handOffLeadership(lctx, o, assets.EtcdClientURL(cfg, o.AdvertiseAddress), self, list)
 		o.Logf("etcd", "Removing member %s (%x) through the other members", self.Name, self.ID)
 		if err := etcdmembers.Remove(lctx, cli, peer, o.Timeout); err != nil {
 			return nil, fmt.Errorf("removing etcd member %s: %w (re-run bootstrap leave to finish; join --control-plane undoes the label's removal)", self.Name, err)
@@ -139,6 +140,47 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		_ = os.Remove(filepath.Join(o.EtcdCertDir, f))
 	}
 	return res, nil
+}
+
+// handOffLeadership moves etcd's leadership to another healthy voter when
+// this node's member leads. A leader that removes itself steps down only
+// once the removal commits, and the others elect a new one after their
+// election timeout: writes fail ("leader changed") or stall for a second
+// or more meanwhile (seen in the HA e2e: a 5 s gap through the load
+// balancer). Best effort: the removal works without it, only less smoothly.
+func handOffLeadership(ctx context.Context, o Options, selfURL string, self *etcdmembers.Status, list []etcdmembers.Status) {
+	to := leadershipTarget(self, list)
+	if to == nil {
+		return
+	}
+	cli, err := etcdutil.New(o.AssetDir, selfURL)
+	if err != nil {
+		o.Logf("etcd", "Not moving etcd's leadership first: %v", err)
+		return
+	}
+	defer cli.Close()
+	moved, err := etcdmembers.HandOffLeadership(ctx, cli, selfURL, to.ID)
+	switch {
+	case err != nil:
+		o.Logf("etcd", "Not moving etcd's leadership first: %v", err)
+	case moved:
+		o.Logf("etcd", "Moved etcd's leadership from %s to %s before the removal", self.Name, to.Name)
+	}
+}
+
+// leadershipTarget is the member etcd's leadership moves to before self is
+// removed: a healthy voter other than self (nil: none, or self is a learner,
+// which never leads).
+func leadershipTarget(self *etcdmembers.Status, list []etcdmembers.Status) *etcdmembers.Status {
+	if self.IsLearner {
+		return nil
+	}
+	for i := range list {
+		if m := &list[i]; m.ID != self.ID && m.Healthy && !m.IsLearner {
+			return m
+		}
+	}
+	return nil
 }
 
 // checkCanRemove refuses a removal that would leave etcd without quorum or

@@ -73,3 +73,33 @@ func TestWaitClosed(t *testing.T) {
 		t.Errorf("waitClosed returned after %s, before the listener closed", d)
 	}
 }
+
+// TestLeadershipTarget: leadership moves to a healthy voter, never to the
+// leaving member, a learner or a member that does not answer.
+func TestLeadershipTarget(t *testing.T) {
+	withID := func(s etcdmembers.Status, id uint64) etcdmembers.Status { s.ID = id; return s }
+	self := withID(member("n2", true, false), 2)
+	for _, tc := range []struct {
+		name string
+		self etcdmembers.Status
+		list []etcdmembers.Status
+		want string // "" = none
+	}{
+		{"first healthy voter", self, []etcdmembers.Status{self, withID(member("n1", true, false), 1), withID(member("n3", true, false), 3)}, "n1"},
+		{"skips a member that does not answer", self, []etcdmembers.Status{withID(member("n1", false, false), 1), self, withID(member("n3", true, false), 3)}, "n3"},
+		{"skips a learner", self, []etcdmembers.Status{withID(member("n1", true, true), 1), self, withID(member("n3", true, false), 3)}, "n3"},
+		{"none left", self, []etcdmembers.Status{self, withID(member("n1", false, false), 1)}, ""},
+		{"a learner never leads", withID(member("n2", true, true), 2), []etcdmembers.Status{withID(member("n1", true, false), 1)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := leadershipTarget(&tc.self, tc.list)
+			name := ""
+			if got != nil {
+				name = got.Name
+			}
+			if name != tc.want {
+				t.Errorf("target = %q, want %q", name, tc.want)
+			}
+		})
+	}
+}
