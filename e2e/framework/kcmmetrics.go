@@ -22,7 +22,47 @@ import (
 // and which replica leads.
 var controllerManagerMetricPrefixes = []string{
 	"informer_", "leader_election_master_status", "workqueue_depth", "workqueue_adds_total",
-	"process_start_time_seconds",
+	"workqueue_retries_total", "process_start_time_seconds",
+	// syncs the DaemonSet controller skipped because its informers had not
+	// yet seen its own writes (each one a rate-limited retry).
+	"daemon_controller_",
+}
+
+// DumpControllerManagerMetrics writes the controller-managers' informer,
+// leader, workqueue and DaemonSet-controller series into dir, now: for a
+// test that sees a stall while it lasts.
+func (n *Node) DumpControllerManagerMetrics(ctx context.Context, kubeconfig, dir string) {
+	_ = os.MkdirAll(dir, 0o755)
+	n.dumpControllerManagerMetrics(ctx, kubeconfig, dir)
+}
+
+// PodLogLines returns the lines of the node's pod logs whose file path
+// contains pod and whose text contains any of patterns, at most max of them
+// (the last ones).
+func (n *Node) PodLogLines(pod string, max int, patterns ...string) []string {
+	var out []string
+	_ = filepath.WalkDir(n.PodLogsDir(), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.Contains(path, pod) {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			for _, p := range patterns {
+				if strings.Contains(l, p) {
+					out = append(out, l)
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if len(out) > max {
+		out = out[len(out)-max:]
+	}
+	return out
 }
 
 // dumpControllerManagerMetrics scrapes the controller-managers' /metrics on
