@@ -13,7 +13,9 @@
 // aside. When kube-apiserver serves but no controller-manager or scheduler
 // has held its lease for StuckAfter (their pods were deleted, and no
 // scheduler is left to place the new ones), it runs the same flow, which
-// then only places what is missing.
+// then only places what is missing. And when a kube-apiserver roll-out
+// stands still because the DaemonSet controller lost its wake-up
+// (rollout.go), it wakes the controller with an annotation on the new pod.
 //
 // Use:
 //

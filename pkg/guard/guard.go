@@ -34,6 +34,11 @@ type Options struct {
 	// Backoff after a failed recovery (default 2s: the first attempts after a
 	// boot fail until etcd answers).
 	Backoff time.Duration
+	// RolloutGrace: a new kube-apiserver pod available for minReadySeconds
+	// plus this long beside an old one means the DaemonSet controller lost
+	// its wake-up (rollout.go); the guard wakes it (default 10s, checked
+	// every 5s).
+	RolloutGrace time.Duration
 }
 
 func (o *Options) defaults() {
@@ -47,6 +52,7 @@ func (o *Options) defaults() {
 	def(&o.StuckAfter, 45*time.Second)
 	def(&o.RecoverTimeout, 5*time.Minute)
 	def(&o.Backoff, 2*time.Second)
+	def(&o.RolloutGrace, 10*time.Second)
 }
 
 // Run guards the control plane of the asset dir's node until ctx is done.
@@ -65,7 +71,8 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 	}
 	p.Infof("guard", "Guarding the control plane of node %s: kube-apiserver on %s, probed every %s", cfg.Node.Name, pr.url, o.Interval)
 	var w watch
-	lastState, lastElsewhere := "", ""
+	lastState, lastElsewhere, lastNudgeErr := "", "", ""
+	var lastRolloutCheck time.Time
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
@@ -95,6 +102,19 @@ func Run(ctx context.Context, o Options, p *ui.Printer) error {
 			}
 			w, lastState = watch{seenUp: true}, ""
 			continue
+		}
+		if st.serving && time.Since(lastRolloutCheck) >= 5*time.Second {
+			lastRolloutCheck = time.Now()
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			msg, err := nudgeStalledRollout(rctx, pr.cs, time.Now(), o.RolloutGrace)
+			cancel()
+			switch {
+			case err != nil && err.Error() != lastNudgeErr:
+				p.Infof("guard", "Cannot check the kube-apiserver roll-out: %v", err)
+				lastNudgeErr = err.Error()
+			case err == nil && msg != "":
+				p.Infof("guard", "%s", msg)
+			}
 		}
 		select {
 		case <-ctx.Done():
