@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -94,6 +95,9 @@ func readySince(p *corev1.Pod) (time.Time, bool) {
 // "" when nothing was needed.
 func nudgeStalledRollout(ctx context.Context, cs kubernetes.Interface, now time.Time, grace time.Duration) (string, error) {
 	ds, err := cs.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return "", nil // static pods (pivot): no roll-out to watch
+	}
 	if err != nil {
 		return "", err
 	}

@@ -97,6 +97,9 @@ func TestNudgeStalledRollout(t *testing.T) {
 	if msg, err := nudgeStalledRollout(ctx, settled, now, 10*time.Second); err != nil || msg != "" {
 		t.Fatalf("settled roll-out: nudge = %q, %v; want nothing", msg, err)
 	}
+	if msg, err := nudgeStalledRollout(ctx, fake.NewSimpleClientset(&fresh), now, 10*time.Second); err != nil || msg != "" {
+		t.Fatalf("no DaemonSet (static pods): nudge = %q, %v; want nothing", msg, err)
+	}
 	for _, a := range settled.Actions() {
 		if a.GetVerb() == "patch" {
 			t.Errorf("a settled roll-out was patched: %v", a)
