@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -182,8 +181,10 @@ func rolloutStatus(t *testing.T, node *framework.Node, assetDir, what string, ti
 			cancel()
 			t.Logf("roll-out of %s not done after one kubectl rollout status; sockets:\n%s", what, out)
 			_, _ = kubectlAs(t, assetDir, "-n", assets.KubeSystem, "get", "pods,leases", "-o", "wide")
+			// Beside ArtifactDir, not in it: CollectArtifacts empties that dir
+			// when the test fails.
 			ctx, cancel = context.WithTimeout(context.Background(), 90*time.Second)
-			node.DumpControllerManagerMetrics(ctx, assets.Path(assetDir, assets.AdminKubeconfig), filepath.Join(framework.ArtifactDir(t), "stall"))
+			node.DumpControllerManagerMetrics(ctx, assets.Path(assetDir, assets.AdminKubeconfig), framework.ArtifactDir(t)+"-stall")
 			cancel()
 			t.Logf("controller-manager errors (last 40):\n%s", strings.Join(node.PodLogLines(assets.KubeControllerManager, 40, "failed with", "not as new as", "E1", "W1"), "\n"))
 		}

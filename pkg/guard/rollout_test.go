@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/utils/ptr"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
@@ -30,7 +31,7 @@ func apiserverPod(name, node, gen string, readyAt time.Time, owner types.UID) co
 	p := corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: assets.KubeSystem,
 			Labels:          map[string]string{assets.ComponentLabel: assets.KubeAPIServer, "pod-template-generation": gen},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: assets.KubeAPIServer, UID: owner, Controller: ptrTrue()}}},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: assets.KubeAPIServer, UID: owner, Controller: ptr.To(true)}}},
 		Spec: corev1.PodSpec{NodeName: node},
 	}
 	cond := corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse}
@@ -40,8 +41,6 @@ func apiserverPod(name, node, gen string, readyAt time.Time, owner types.UID) co
 	p.Status.Conditions = []corev1.PodCondition{cond}
 	return p
 }
-
-func ptrTrue() *bool { b := true; return &b }
 
 // TestStalledSurge: only a new pod available past minReadySeconds + grace
 // beside an old, not terminating pod of the same DaemonSet is a stall.
