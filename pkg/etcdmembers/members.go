@@ -56,7 +56,7 @@ func AddLearner(ctx context.Context, cli *clientv3.Client, peerURL string) (uint
 // says it is not ready yet, until ctx ends.
 func Promote(ctx context.Context, cli *clientv3.Client, id uint64, timeout time.Duration) error {
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		_, err := cli.MemberPromote(ctx, id)
 		switch {
 		case err == nil:

@@ -36,16 +36,35 @@ func Holder(host string, port int) string {
 	return fmt.Sprintf("a process this user cannot see (find it with `ss -ltnp 'sport = :%d'` as root)", port)
 }
 
+// Listening says whether any socket of this network namespace listens on
+// port, on any address and under any user. It is an error when the kernel's
+// socket tables cannot be read: "nothing listens" must be a reading, never a
+// guess.
+func Listening(port int) (bool, error) {
+	inodes, read := scanListening(port)
+	if read == 0 {
+		return false, fmt.Errorf("cannot read /proc/net/tcp or /proc/net/tcp6 to tell whether port %d is listened on", port)
+	}
+	return len(inodes) > 0, nil
+}
+
 // listeningInodes are the socket inodes listening on port, from
 // /proc/net/tcp and tcp6 (state 0A is LISTEN).
 func listeningInodes(port int) map[string]bool {
-	inodes := map[string]bool{}
+	inodes, _ := scanListening(port)
+	return inodes
+}
+
+// scanListening is listeningInodes, and how many of the tables it read.
+func scanListening(port int) (map[string]bool, int) {
+	inodes, read := map[string]bool{}, 0
 	want := fmt.Sprintf(":%04X", port)
 	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			continue
 		}
+		read++
 		for _, line := range strings.Split(string(data), "\n")[1:] {
 			fields := strings.Fields(line)
 			if len(fields) > 9 && strings.HasSuffix(fields[1], want) && fields[3] == "0A" {
@@ -53,7 +72,7 @@ func listeningInodes(port int) map[string]bool {
 			}
 		}
 	}
-	return inodes
+	return inodes, read
 }
 
 // socketOwner finds a process holding one of the socket inodes.

@@ -42,3 +42,24 @@ func TestHolder(t *testing.T) {
 		t.Errorf("Holder of a free port = %q, want \"\"", got)
 	}
 }
+
+func TestListening(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if on, err := Listening(port); err != nil || !on {
+		t.Errorf("Listening(%d) with our listener = %v, %v; want true", port, on, err)
+	}
+	// An established connection on the port is not a listener.
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	l.Close()
+	if on, err := Listening(port); err != nil || on {
+		t.Errorf("Listening(%d) after Close = %v, %v; want false", port, on, err)
+	}
+}

@@ -41,7 +41,9 @@ func (f *flow) skipTemp(ctx context.Context) (string, error) {
 	return "kube-apiserver already serves and the boot etcd member is gone", nil
 }
 
-func (f *flow) etcd(ctx context.Context) error {
+// etcdJoin adds the persistent member as a learner and installs its static
+// pod; the member starts and catches up while the next phases run.
+func (f *flow) etcdJoin(ctx context.Context) error {
 	cli, err := etcdutil.New(f.o.AssetDir, f.temp.EtcdEndpoint())
 	if err != nil {
 		return err
@@ -54,11 +56,21 @@ func (f *flow) etcd(ctx context.Context) error {
 	if err := installEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
 		return fmt.Errorf("installing the etcd static pod: %w", err)
 	}
-	f.p.Infof("etcd", "Installed %s/etcd.yaml; waiting for the member to catch up", f.cfg.Node.StaticPodPath)
+	f.p.Infof("etcd", "Installed %s/etcd.yaml; the member catches up in the background", f.cfg.Node.StaticPodPath)
+	return nil
+}
+
+// etcdPromote waits until the learner has caught up and promotes it.
+func (f *flow) etcdPromote(ctx context.Context) error {
+	cli, err := etcdutil.New(f.o.AssetDir, f.temp.EtcdEndpoint())
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
 	if err := etcdmembers.Promote(ctx, cli, f.learnerID, f.remaining()); err != nil {
 		return err
 	}
-	f.p.Infof("etcd", "Persistent member promoted to voter")
+	f.p.Infof("etcd-promote", "Persistent member promoted to voter")
 	return nil
 }
 

@@ -3,8 +3,11 @@ package start
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/portcheck"
 )
 
 // A recovery restores the controllers' leases as they were at the loss: held
@@ -29,11 +33,20 @@ import (
 //     control plane: this node is the only one the state labels as control
 //     plane, so every holder ran here.
 //
-// With both true the lease is deleted (guarded by its resourceVersion, so a
-// renewal in between wins) and the first new replica takes it at once. With
-// another control-plane node in the state (HA) nothing is touched: a
-// controller there may hold the lease and renew it as soon as the API is
-// back.
+//   - a holder renewed recently does not run when nothing on this node
+//     listens on its component's secure port: kube-controller-manager and
+//     kube-scheduler serve that port (host network) before they campaign
+//     for their lease, and for as long as they run. Whatever holder the
+//     state names ran on this node, which then has no such process.
+//
+// With the only-control-plane-node proof and one of the other two, the lease
+// is deleted (guarded by its UID and resourceVersion, so a renewal in
+// between wins) and the first new replica takes it at once. With another
+// control-plane node in the state (HA) nothing is touched: a controller
+// there may hold the lease and renew it as soon as the API is back. When the
+// port is busy (a replica the kubelet already started, the holder or not),
+// the lease is released at renewTime + duration unless renewed
+// (releaseWhenStale).
 
 // staleLeaseNames are the leases of the leader-elected control-plane
 // components start places.
@@ -47,11 +60,14 @@ type pendingLease struct {
 	at    time.Time
 }
 
+// runsHere says whether the named component may run on this node, and why.
+type runsHere func(ctx context.Context, name string) (bool, string)
+
 // releaseStaleLeases deletes the leases of staleLeaseNames whose holders
-// provably stopped leading, and says for each lease what it did and why.
-// Leases that are not stale yet but could be released at a known instant
-// are returned as pending (releaseWhenStale).
-func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node string, now time.Time) ([]string, []pendingLease, error) {
+// provably stopped leading or do not run, and says for each lease what it
+// did and why. Leases that are not stale yet but could be released at a
+// known instant are returned as pending (releaseWhenStale).
+func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node string, now time.Time, runs runsHere) ([]string, []pendingLease, error) {
 	others, err := otherControlPlaneNodes(ctx, cs, node)
 	if err != nil {
 		return nil, nil, err
@@ -67,6 +83,11 @@ func releaseStaleLeases(ctx context.Context, cs kubernetes.Interface, node strin
 			return said, pending, fmt.Errorf("reading lease %s/%s: %w", assets.KubeSystem, name, err)
 		}
 		stale, why := leaseStale(l, now)
+		if !stale && len(others) == 0 && l.Spec.RenewTime != nil {
+			if running, how := runs(ctx, name); !running {
+				stale, why = true, why+", but "+how
+			}
+		}
 		switch {
 		case !stale && len(others) == 0 && l.Spec.RenewTime != nil:
 			at := staleAt(l)
@@ -145,6 +166,46 @@ func leaseStale(l *coordinationv1.Lease, now time.Time) (bool, string) {
 		return false, fmt.Sprintf("%s renewed it %s ago, within its %s duration", holder, age.Round(time.Second), dur)
 	}
 	return true, fmt.Sprintf("%s last renewed it %s ago (duration %s)", holder, age.Round(time.Second), dur)
+}
+
+// componentRunsHere is runsHere on this node: a component runs only while
+// something listens on its secure port (the --secure-port of its
+// Deployment in the state, else its default).
+func componentRunsHere(cs kubernetes.Interface) runsHere {
+	return func(ctx context.Context, name string) (bool, string) {
+		port := defaultSecurePorts[name]
+		if d, err := cs.AppsV1().Deployments(assets.KubeSystem).Get(ctx, name, metav1.GetOptions{}); err == nil {
+			port = securePort(d, port)
+		}
+		listening, err := portcheck.Listening(port)
+		switch {
+		case err != nil:
+			return true, err.Error()
+		case listening:
+			return true, fmt.Sprintf("port %d is listened on here", port)
+		}
+		return false, fmt.Sprintf("no %s runs on this node (nothing listens on its port %d, which it serves before it campaigns)", name, port)
+	}
+}
+
+// defaultSecurePorts are the components' own defaults of --secure-port.
+var defaultSecurePorts = map[string]int{assets.KubeControllerManager: 10257, assets.KubeScheduler: 10259}
+
+// securePort is the --secure-port of the Deployment's first container, or
+// def when it sets none.
+func securePort(d *appsv1.Deployment, def int) int {
+	if len(d.Spec.Template.Spec.Containers) == 0 {
+		return def
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, a := range append(append([]string{}, c.Command...), c.Args...) {
+		if v, ok := strings.CutPrefix(a, "--secure-port="); ok {
+			if p, err := strconv.Atoi(v); err == nil && p > 0 {
+				return p
+			}
+		}
+	}
+	return def
 }
 
 // otherControlPlaneNodes lists the nodes other than node that carry the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,7 +19,8 @@ import (
 
 // TestReleaseStaleLeases: a recovery deletes a lease only when its holder
 // provably stopped leading (not renewed for longer than the lease duration)
-// and no other control-plane node could hold it; on a real apiserver.
+// or does not run (nothing listens on its port here), and no other
+// control-plane node could hold it; on a real apiserver.
 func TestReleaseStaleLeases(t *testing.T) {
 	cp := testcontrolplane.Start(t)
 	ctx := context.Background()
@@ -27,13 +29,16 @@ func TestReleaseStaleLeases(t *testing.T) {
 		name        string
 		renewedAgo  time.Duration // 0: no holder
 		otherCPNode bool
+		notRunning  bool // nothing listens on the component's port here
 		wantDeleted bool
 		wantSaid    string
 	}{
-		{"stale, only control-plane node", 3 * time.Minute, false, true, "released"},
-		{"renewed within its duration", 5 * time.Second, false, false, "released in 10s unless renewed"},
-		{"stale but another control-plane node exists", 3 * time.Minute, true, false, "node2 is a control-plane node too"},
-		{"no holder", 0, false, false, "no holder"},
+		{"stale, only control-plane node", 3 * time.Minute, false, false, true, "released"},
+		{"renewed within its duration", 5 * time.Second, false, false, false, "released in 10s unless renewed"},
+		{"renewed within its duration, holder not running", 5 * time.Second, false, true, true, "but nothing listens"},
+		{"stale but another control-plane node exists", 3 * time.Minute, true, false, false, "node2 is a control-plane node too"},
+		{"not running but another control-plane node exists", 5 * time.Second, true, true, false, "kept"},
+		{"no holder", 0, false, true, false, "no holder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cleanNodes(t, cp)
@@ -55,7 +60,10 @@ func TestReleaseStaleLeases(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			said, pending, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, now)
+			runs := func(_ context.Context, name string) (bool, string) {
+				return !tc.notRunning, "nothing listens on the port of " + name
+			}
+			said, pending, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, now, runs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +122,8 @@ func TestReleaseWhenStale(t *testing.T) {
 		}
 	}
 	begin := time.Now()
-	_, pending, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, begin)
+	busy := func(context.Context, string) (bool, string) { return true, "port busy" }
+	_, pending, err := releaseStaleLeases(ctx, cp.Client, testcontrolplane.NodeName, begin, busy)
 	if err != nil || len(pending) != 2 {
 		t.Fatalf("pending %d, err %v; want both leases pending", len(pending), err)
 	}
@@ -136,5 +145,25 @@ func TestReleaseWhenStale(t *testing.T) {
 	}
 	if _, err := leases.Get(ctx, staleLeaseNames[1], metav1.GetOptions{}); err != nil {
 		t.Errorf("renewed lease %s gone: %v", staleLeaseNames[1], err)
+	}
+}
+
+func TestSecurePort(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 10257},
+		{[]string{"--bind-address=127.0.0.1", "--secure-port=10300"}, 10300},
+		{[]string{"--secure-port=zero"}, 10257},
+	} {
+		d := &appsv1.Deployment{}
+		d.Spec.Template.Spec.Containers = []corev1.Container{{Command: []string{"kube-controller-manager"}, Args: tc.args}}
+		if got := securePort(d, 10257); got != tc.want {
+			t.Errorf("securePort(%q) = %d, want %d", tc.args, got, tc.want)
+		}
+	}
+	if got := securePort(&appsv1.Deployment{}, 10259); got != 10259 {
+		t.Errorf("no containers: %d, want the default", got)
 	}
 }

@@ -142,20 +142,22 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	}()
 	r := phases.New(p)
 	start := time.Now()
-	err = r.Run(ctx,
-		phases.Phase{Name: "preflight", Title: "Checking the node", Run: f.preflight},
-		phases.Phase{Name: "restore", Title: "Restoring the saved etcd state", Run: f.restore,
+	list := []phases.Phase{
+		{Name: "preflight", Title: "Checking the node", Run: f.preflight},
+		{Name: "restore", Title: "Restoring the saved etcd state", Run: f.restore,
 			Skip: func(context.Context) (string, error) {
 				if o.Mode != Restore {
 					return "nothing to restore", nil
 				}
 				return "", nil
 			}},
-		phases.Phase{Name: "temp-control-plane", Title: f.tempTitle(), Run: f.startTemp, Skip: f.skipTemp},
-		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
-		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
-		phases.Phase{Name: "etcd", Title: "Moving etcd to the persistent member (static pod)", Run: f.etcd, Skip: f.skipEtcdMove},
-		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
+		{Name: "temp-control-plane", Title: f.tempTitle(), Run: f.startTemp, Skip: f.skipTemp},
+		{Name: "etcd", Title: "Adding the persistent etcd member (static pod) as a learner", Run: f.etcdJoin, Skip: f.skipEtcdMove},
+		{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
+		{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
+	}
+	list = append(list, f.placeAndPromote()...)
+	list = append(list,
 		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
@@ -170,6 +172,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		phases.Phase{Name: "leases", Title: "Releasing the leases of stopped controllers", Run: f.leasesReleased, Skip: f.skipLeasesReleased},
 		phases.Phase{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
 	)
+	err = r.Run(ctx, list...)
 	if err != nil {
 		return err
 	}
@@ -179,6 +182,22 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	}
 	f.nextSteps()
 	return nil
+}
+
+// placeAndPromote orders the first pods' placement and the etcd learner's
+// promotion. On a fresh start kube-apiserver is placed first: its pod's
+// sandbox and its own start-up take about a second before it first reads
+// etcd, time in which the learner (a few dozen objects behind) is promoted,
+// so the two overlap. A recovery promotes first: the learner may have a
+// large restored state to catch up on, and a kube-apiserver that finds only
+// a learner fails its first reads and backs off for seconds afterwards.
+func (f *flow) placeAndPromote() []phases.Phase {
+	place := phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer}
+	promote := phases.Phase{Name: "etcd-promote", Title: "Promoting the persistent etcd member once it caught up", Run: f.etcdPromote, Skip: f.skipEtcdMove}
+	if f.o.Mode == Fresh {
+		return []phases.Phase{place, promote}
+	}
+	return []phases.Phase{promote, place}
 }
 
 func (f *flow) report(msg string) { f.p.Infof("wait", "%s", msg) }
@@ -312,10 +331,12 @@ func (f *flow) handOver(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	if err := f.temp.StopAPIServer(); err != nil {
+	// Its open connections close in the background (etcd-cleanup waits for
+	// that): the in-flight requests' grace period is nobody's critical path.
+	if err := f.temp.StopAccepting(); err != nil {
 		return err
 	}
-	f.p.Infof("hand-over", "Temporary apiserver stopped in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
+	f.p.Infof("hand-over", "Temporary apiserver stopped accepting in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
 	if f.external() { // no boot member to remove: done with the temporary control plane
 		err := f.temp.Stop()
 		f.temp = nil
@@ -332,7 +353,7 @@ func (f *flow) placeControllers(ctx context.Context) error {
 // node, through whichever apiserver serves.
 func (f *flow) placeDeployments(ctx context.Context, phase string) error {
 	if f.o.Mode.recovering() {
-		said, pending, err := releaseStaleLeases(ctx, f.cs(), f.cfg.Node.Name, time.Now())
+		said, pending, err := releaseStaleLeases(ctx, f.cs(), f.cfg.Node.Name, time.Now(), componentRunsHere(f.cs()))
 		for _, s := range said {
 			f.p.Infof(phase, "%s", s)
 		}

@@ -21,8 +21,11 @@ import (
 // waitFor polls check until it reports done, printing what is still missing
 // every 15 s and returning the last state on timeout: bootkube's silent
 // "Unable to determine api-server readiness" must never happen here.
+//
+// It polls every 100 ms: every check is one or two requests to an apiserver
+// on this node, and start's waits are its critical path.
 func waitFor(ctx context.Context, what string, timeout time.Duration, report func(string), check func(ctx context.Context) (done bool, state string)) error {
-	_, err := waitfor.Until(ctx, waitfor.Options{What: what, Timeout: timeout, Report: report}, func(ctx context.Context) (bool, string, error) {
+	_, err := waitfor.Until(ctx, waitfor.Options{What: what, Timeout: timeout, Report: report, Interval: 100 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
 		done, state := check(ctx)
 		return done, state, nil
 	})
@@ -43,37 +46,49 @@ type isTemporary func(*version.Info) bool
 func waitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp isTemporary, need int, timeout time.Duration, report func(string)) error {
 	served := 0
 	return waitFor(ctx, "the self-hosted kube-apiserver to serve", timeout, report, func(ctx context.Context) (bool, string) {
-		var c *kubeprobe.Client
-		var info *version.Info
-		var err error
-		for _, cfg := range cfgs {
-			if c, err = kubeprobe.Fresh(cfg); err != nil {
-				return false, err.Error()
+		// Once one probe passes, the next ones follow at once: each is a new
+		// connection, which is what the count is about, not time.
+		for {
+			ok, state := probeSelfHosted(ctx, cfgs, isTemp, &served, need)
+			if !ok || served >= need {
+				return ok && served >= need, state
 			}
-			if info, err = c.Version(); err == nil || !kubeprobe.IsDialError(err) {
-				break
-			}
-			c.Close()
 		}
-		defer c.Close()
-		if err != nil {
-			return false, "GET " + c.Host + "/version: " + err.Error()
-		}
-		if isTemp(info) {
-			return false, fmt.Sprintf("%d/%d probes reached kube-apiserver; this one reached the temporary apiserver", served, need)
-		}
-		if err := c.Ready(ctx); err != nil {
-			served = 0
-			return false, "kube-apiserver /readyz: " + err.Error()
-		}
-		if err := c.CanRead(ctx); err != nil {
-			served = 0
-			return false, "kube-apiserver GET kube-system as the admin: " + err.Error()
-		}
-		host := c.Host
-		served++
-		return served >= need, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s on %s", served, need, info.GitVersion, host)
 	})
+}
+
+// probeSelfHosted is one probe of waitSelfHostedServing over a fresh
+// connection; served counts the probes in a row that kube-apiserver passed.
+func probeSelfHosted(ctx context.Context, cfgs []*rest.Config, isTemp isTemporary, served *int, need int) (bool, string) {
+	var c *kubeprobe.Client
+	var info *version.Info
+	var err error
+	for _, cfg := range cfgs {
+		if c, err = kubeprobe.Fresh(cfg); err != nil {
+			return false, err.Error()
+		}
+		if info, err = c.Version(); err == nil || !kubeprobe.IsDialError(err) {
+			break
+		}
+		c.Close()
+	}
+	defer c.Close()
+	if err != nil {
+		return false, "GET " + c.Host + "/version: " + err.Error()
+	}
+	if isTemp(info) {
+		return false, fmt.Sprintf("%d/%d probes reached kube-apiserver; this one reached the temporary apiserver", *served, need)
+	}
+	if err := c.Ready(ctx); err != nil {
+		*served = 0
+		return false, "kube-apiserver /readyz: " + err.Error()
+	}
+	if err := c.CanRead(ctx); err != nil {
+		*served = 0
+		return false, "kube-apiserver GET kube-system as the admin: " + err.Error()
+	}
+	*served++
+	return true, fmt.Sprintf("%d/%d probes answered by kube-apiserver %s on %s", *served, need, info.GitVersion, c.Host)
 }
 
 // waitLeaseHeld waits until a leader-elected component holds its lease.

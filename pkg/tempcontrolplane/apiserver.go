@@ -39,10 +39,11 @@ import (
 // gates and API lifecycles are evaluated against it, whatever /version reports.
 const libraryVersion = "1.37"
 
-// buildAPIServer assembles the generic apiserver: TLS with SO_REUSEPORT,
-// x509 client-cert authentication against the cluster CA, an allow-list
-// authorizer, the registry stores and the generated OpenAPI definitions.
-func buildAPIServer(cfg *Config, admin *rest.Config) (*genericapiserver.GenericAPIServer, *trackingListener, error) {
+// buildAPIServer assembles the generic apiserver on ln (bound with
+// SO_REUSEPORT by listenShared): TLS, x509 client-cert authentication
+// against the cluster CA, an allow-list authorizer, the registry stores and
+// the generated OpenAPI definitions.
+func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*genericapiserver.GenericAPIServer, *trackingListener, error) {
 	if err := checkAPIServerPKI(cfg.AssetDir); err != nil {
 		return nil, nil, err
 	}
@@ -67,11 +68,7 @@ func buildAPIServer(cfg *Config, admin *rest.Config) (*genericapiserver.GenericA
 	if err != nil {
 		return nil, nil, fmt.Errorf("asset %s: %w", assets.Path(cfg.AssetDir, assets.APIServerCert), err)
 	}
-	ln, err := listenShared(cfg.BindAddress, cfg.BindPort)
-	if err != nil {
-		return nil, nil, err
-	}
-	tl := &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}}
+	tl := newTrackingListener(ln)
 
 	c := genericapiserver.NewConfig(registry.Codecs)
 	// The same TLS policy as the kube-apiserver it hands over to.
@@ -250,6 +247,20 @@ type trackingListener struct {
 	net.Listener
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed once the listener no longer accepts
+}
+
+func newTrackingListener(ln net.Listener) *trackingListener {
+	return &trackingListener{Listener: ln, conns: map[net.Conn]struct{}{}, closed: make(chan struct{})}
+}
+
+// Close stops accepting; the server's shutdown calls it.
+func (l *trackingListener) Close() error {
+	err := l.Listener.Close()
+	l.closeOnce.Do(func() { close(l.closed) })
+	return err
 }
 
 func (l *trackingListener) Accept() (net.Conn, error) {

@@ -64,10 +64,20 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	if err := checkAPIServerPKI(c.cfg.AssetDir); err != nil {
 		return err
 	}
+	// Bound before etcd starts: from here on a client's connection (the
+	// kubelet's, retrying since it started) waits in the listen backlog until
+	// the apiserver serves, instead of being refused and sent into its
+	// reflectors' exponential back-off, which made the kubelet see the first
+	// kube-apiserver pod up to seconds late.
+	ln, err := listenShared(c.cfg.BindAddress, c.cfg.BindPort)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if len(c.cfg.ExternalEtcdEndpoints) == 0 {
 		e, err := startEtcd(&c.cfg)
 		if err != nil {
+			ln.Close()
 			return err
 		}
 		c.etcd = e
@@ -79,8 +89,9 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		}
 	}()
 
-	s, tl, err := buildAPIServer(&c.cfg, c.admin)
+	s, tl, err := buildAPIServer(&c.cfg, c.admin, ln)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	c.server, c.listener = s, tl
@@ -239,6 +250,27 @@ func (c *ControlPlane) StopAPIServer() error {
 		c.apiStopErr = utilerrors.NewAggregate(errs)
 	})
 	return c.apiStopErr
+}
+
+// StopAccepting begins StopAPIServer in the background and returns as soon
+// as the temporary apiserver accepts no new connection: from then on every
+// new connection to the shared port reaches the self-hosted kube-apiserver.
+// Its open connections get the rest of StopAPIServer (in-flight requests
+// finish, watches are closed) while the caller goes on; StopAPIServer and
+// Stop wait for that and return its outcome.
+func (c *ControlPlane) StopAccepting() error {
+	if c.listener == nil {
+		return c.StopAPIServer()
+	}
+	go c.StopAPIServer()
+	limit := time.NewTimer(c.cfg.StopGracePeriod + closeAllLimit)
+	defer limit.Stop()
+	select {
+	case <-c.listener.closed:
+		return nil
+	case <-limit.C:
+		return fmt.Errorf("temporary apiserver still accepted connections %s after it was told to stop", c.cfg.StopGracePeriod+closeAllLimit)
+	}
 }
 
 // Stop stops the apiserver (see StopAPIServer) and then etcd. The data dir

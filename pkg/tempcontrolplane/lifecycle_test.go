@@ -350,3 +350,40 @@ func TestStopAPIServerEndsWatches(t *testing.T) {
 		}
 	}
 }
+
+// TestStopAccepting: the listener closes at once, while an open watch keeps
+// the rest of the stop (its grace period) going in the background; Stop
+// then waits for it and reports success.
+func TestStopAccepting(t *testing.T) {
+	cp := startTestCP(t)
+	w, err := cp.cs.CoreV1().Pods("").Watch(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	begin := time.Now()
+	if err := cp.StopAccepting(); err != nil {
+		t.Fatal(err)
+	}
+	// The default grace period is 500 ms; the open watch would use all of it.
+	if took := time.Since(begin); took >= 400*time.Millisecond {
+		t.Errorf("StopAccepting took %s: it waited for the grace period of the open watch", took)
+	}
+	// Nothing accepts on the port any more: a plain bind succeeds.
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", itoa(cp.cfg.BindPort)))
+	if err != nil {
+		t.Fatalf("apiserver port still bound after StopAccepting: %v", err)
+	}
+	l.Close()
+	if err := cp.Stop(); err != nil {
+		t.Fatalf("Stop after StopAccepting: %v", err)
+	}
+	select {
+	case _, open := <-w.ResultChan():
+		if open {
+			t.Error("watch delivered an event after the stop; want it closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch still open 10 s after Stop")
+	}
+}
