@@ -39,6 +39,17 @@ var kubeletMarks = []struct{ substr, what string }{
 	{`probe="readiness" status="ready"`, "Ready"},
 }
 
+// kubeletSourceMarks are the kubelet's own steps before it can see a pod
+// bound to it through the API (first occurrence each). Its apiserver pod
+// source starts only once its Node informer has synced, checked every
+// second (pkg/kubelet/config/apiserver.go, WaitForAPIServerSyncPeriod), and
+// its informers retry a refused apiserver with exponential back-off.
+var kubeletSourceMarks = []struct{ substr, what string }{
+	{`"Caches populated" type="*v1.Node"`, "Node informer synced (the API pod source waits for it)"},
+	{`"Watching apiserver"`, "API pod source started (its next 1 s check after the Node informer synced)"},
+	{`"Caches populated" type="*v1.Pod"`, "pods bound to the node listed from the apiserver"},
+}
+
 // apiserverMarks are kube-apiserver's own milestones in its container log.
 var apiserverMarks = []struct{ substr, what string }{
 	{`Version: v`, "process running (first lines)"},
@@ -77,6 +88,15 @@ func kubeletEvents(t0 time.Time, path string) []TraceEvent {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		for _, mk := range kubeletSourceMarks {
+			if seen[mk.substr] || !strings.Contains(line, mk.substr) {
+				continue
+			}
+			if ts, ok := klogTime(line, t0); ok && !ts.Before(t0) {
+				seen[mk.substr] = true
+				ev = append(ev, TraceEvent{At: ts.Sub(t0).Seconds(), Source: "kubelet", What: mk.what})
+			}
+		}
 		m := tracedPods.FindStringSubmatch(line)
 		if m == nil {
 			continue

@@ -32,8 +32,8 @@ type Options struct {
 	Mode     Mode
 	Recovery Recovery
 	// Wait is what start waits for before it exits: WaitControlPlane (etcd,
-	// kube-apiserver, a controller-manager and a scheduler holding their
-	// leases, as kubeadm init) or WaitAll (also every replica, the
+	// kube-apiserver, a Ready controller-manager and scheduler, as kubeadm
+	// init; a recovery also waits for them to hold their leases) or WaitAll (also every replica, the
 	// kube-apiserver DaemonSet's own status, kube-proxy and CoreDNS).
 	Wait string
 	// InstallGuard installs the guard static pod at the end (pkg/guard):
@@ -409,8 +409,10 @@ func (f *flow) waitReady(ctx context.Context) error {
 		return err
 	}
 	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := step("lease "+name, waitLeaseHeld(ctx, f.adminCS, ns, name, f.remaining(), f.report)); err != nil {
-			return err
+		if f.waitLeases() {
+			if err := step("lease "+name, waitLeaseHeld(ctx, f.adminCS, ns, name, f.remaining(), f.report)); err != nil {
+				return err
+			}
 		}
 		sel := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: name}}
 		if err := step("a Ready "+name+" pod", waitPodsReady(ctx, f.adminCS, ns, sel, 1, f.remaining(), f.report)); err != nil {
@@ -432,6 +434,17 @@ func (f *flow) waitReady(ctx context.Context) error {
 	}
 	return step("Deployment "+assets.CoreDNS, f.waitCoreDNS(ctx))
 }
+
+// waitLeases: whether the wait phase also waits for a controller-manager and
+// a scheduler to hold their leases. A fresh cluster has no lease records:
+// the first replica to ask once kube-apiserver serves takes each, at its
+// next election retry (every 2-4.4 s, jittered), as on a kubeadm node,
+// whose init waits for their health checks only (the Ready pods here). A
+// recovery restores the records of controllers that are gone, and
+// "recovered" must mean reconciling again: it waits until new replicas lead
+// (after releasing the leases whose holders provably stopped). --wait=all
+// waits for them too.
+func (f *flow) waitLeases() bool { return f.o.Mode.recovering() || f.o.Wait == WaitAll }
 
 func (f *flow) waitAPIServerPod(ctx context.Context) error {
 	ns, node := assets.KubeSystem, f.cfg.Node.Name

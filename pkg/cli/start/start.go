@@ -36,7 +36,7 @@ cluster's control plane it says so and exits 0.`,
 	cmd.Flags().StringVar(&o.AssetDir, "asset-dir", "", "the asset dir 'bootstrap render' wrote")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up (exit 1, with diagnostics, deleting nothing) after this long")
 	cmd.Flags().StringSliceVar(&o.IgnorePreflightErrors, "ignore-preflight-errors", nil, "preflight checks to turn into warnings, by name (e.g. Kubelet,EtcdPorts) or all")
-	cmd.Flags().StringVar(&o.Wait, "wait", startflow.WaitControlPlane, "exit once this is ready: control-plane (etcd, kube-apiserver, a controller-manager and a scheduler holding their leases, as kubeadm init) or all (also kube-proxy, CoreDNS and every replica)")
+	cmd.Flags().StringVar(&o.Wait, "wait", startflow.WaitControlPlane, "exit once this is ready: control-plane (etcd, kube-apiserver, a Ready controller-manager and scheduler, as kubeadm init) or all (also kube-proxy, CoreDNS and every replica)")
 	cmd.Flags().BoolVar(&o.InstallGuard, "install-guard", true, "install the guard static pod, which brings the control plane back after a reboot by itself (false: recover by hand)")
 	return cmd
 }
