@@ -195,10 +195,21 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 	}
 	backup := node.BackupEtcd(t, assetDir)
 	node.DestroyControlPlane(t, assetDir)
+	recoverAt := time.Now()
 	d, rp, err := node.RunRecover(t, assetDir, backup, 10*time.Minute)
+	rcpu := cpuByProcess(filepath.Join("/run/netns", node.Netns))
 	keepLog(t, rp.LogPath, fmt.Sprintf("A%d-bootstrap-recover.log", i))
 	if err != nil {
 		t.Fatalf("bootstrap recover: %v", err)
+	}
+	if rf, err := os.Open(rp.LogPath); err == nil {
+		rnames, rphases, _ := ParsePhases(rf)
+		rf.Close()
+		if ru := rp.Rusage(); ru != nil {
+			rcpu["bootstrap (incl. temp apiserver, boot etcd)"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		}
+		keepTrace(t, fmt.Sprintf("A%d-recover", i), formatTrace(fmt.Sprintf("A%d bootstrap recover --etcd-backup: %.2fs from the command's start to its exit", i, d.Seconds()),
+			collectTrace(recoverAt, node.Work, rnames, rphases), rcpu))
 	}
 	rep.Recover = append(rep.Recover, d.Seconds())
 	t.Logf("recover: %.2fs", d.Seconds())
