@@ -77,6 +77,14 @@ func Promote(ctx context.Context, cli *clientv3.Client, id uint64, timeout time.
 // refuses to remove a member until the remaining ones have been connected for
 // a few seconds ("unhealthy cluster"), so it retries until timeout.
 func Remove(ctx context.Context, cli *clientv3.Client, peerURL string, timeout time.Duration) error {
+	return RemoveThrough(ctx, cli, cli, peerURL, timeout)
+}
+
+// RemoveThrough is Remove with the request sent through via, a client of
+// the member that judges it (etcd checks a removal where it arrives), while
+// cli, a client of a member that stays, says whether it is done. A member
+// that removes itself stops, so via's answer may be an error after all.
+func RemoveThrough(ctx context.Context, cli, via *clientv3.Client, peerURL string, timeout time.Duration) error {
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		m, err := ByPeerURL(ctx, cli, peerURL)
@@ -87,9 +95,11 @@ func Remove(ctx context.Context, cli *clientv3.Client, peerURL string, timeout t
 		if m == nil {
 			return true, nil
 		}
-		if _, err := cli.MemberRemove(ctx, m.ID); err != nil {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a member that stops may not answer
+		defer cancel()
+		if _, err := via.MemberRemove(rctx, m.ID); err != nil {
 			last = fmt.Errorf("removing etcd member %s (%x): %w", m.Name, m.ID, err)
-			return errors.Is(err, rpctypes.ErrGRPCMemberNotFound), nil
+			return false, nil // gone already, or refused for now: the listing says
 		}
 		return true, nil
 	})

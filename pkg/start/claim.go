@@ -111,6 +111,12 @@ func mayRunOn(p *corev1.Pod, node string) bool {
 // bound to node (the wait for kube-apiserver after a resume: a kept pod
 // that terminates meanwhile does not count).
 func liveReadyPodOnNode(ctx context.Context, cs kubernetes.Interface, ns string, lbls map[string]string, node string, owned ownership) (bool, string) {
+	return livePodOnNode(ctx, cs, ns, lbls, node, owned, poddiag.Ready, "Ready")
+}
+
+// livePodOnNode is liveReadyPodOnNode with another test than Ready: ok,
+// which what names.
+func livePodOnNode(ctx context.Context, cs kubernetes.Interface, ns string, lbls map[string]string, node string, owned ownership, ok func(*corev1.Pod) bool, what string) (bool, string) {
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(lbls).String()})
 	if err != nil {
 		return false, err.Error()
@@ -125,10 +131,23 @@ func liveReadyPodOnNode(ctx context.Context, cs kubernetes.Interface, ns string,
 			state = "pod " + p.Name + " is terminating"
 			continue
 		}
-		if poddiag.Ready(p) {
-			return true, "pod " + p.Name + " Ready"
+		if ok(p) {
+			return true, "pod " + p.Name + " " + what
 		}
-		state = "pod " + p.Name + " not Ready"
+		state = "pod " + p.Name + " not " + what
 	}
 	return false, state
+}
+
+// containersRunning: every container of the pod has started and runs.
+func containersRunning(p *corev1.Pod) bool {
+	if len(p.Status.ContainerStatuses) < len(p.Spec.Containers) {
+		return false
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Running == nil {
+			return false
+		}
+	}
+	return true
 }

@@ -113,7 +113,20 @@ func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.Cont
 	}
 	defer cli.Close()
 	f.handOffBootLeadership(ctx, cli, temp)
-	if err := etcdmembers.Remove(ctx, cli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
+	// The removal goes through the boot member itself, which runs without
+	// etcd's strict reconfiguration check: the persistent member would refuse
+	// it until both had been connected for 5 s (etcd's HealthInterval), which
+	// made start wait for it after everything else was ready. The check
+	// guards the quorum of the members that stay; here that is the
+	// persistent member alone, a voter that acknowledged every committed
+	// entry since its promotion and that kube-apiserver just served through.
+	bcli, err := etcdutil.New(f.o.AssetDir, temp.EtcdEndpoint())
+	if err != nil {
+		temp.Stop()
+		return err
+	}
+	defer bcli.Close()
+	if err := etcdmembers.RemoveThrough(ctx, cli, bcli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
 		// Stopped all the same; a re-run starts it again (skipTemp) and
 		// removes it then.
 		temp.Stop()

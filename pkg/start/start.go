@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -65,6 +64,9 @@ type flow struct {
 	// placedEarly: the controller-manager and scheduler pods were placed (or
 	// found) together with kube-apiserver, before the hand-over.
 	placedEarly bool
+	// servedHere: this run's hand-over on a fresh node saw the placed
+	// kube-apiserver answer /readyz (waitAPIServerPod).
+	servedHere bool
 	// bootRemoval delivers the outcome of the boot member's removal, which
 	// runs beside the phases after the hand-over.
 	bootRemoval chan error
@@ -337,6 +339,7 @@ func (f *flow) handOver(ctx context.Context) error {
 		return err
 	}
 	f.p.Infof("hand-over", "Temporary apiserver stopped accepting in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
+	f.servedHere = f.o.Mode == Fresh && !f.resumed
 	if f.external() { // no boot member to remove: done with the temporary control plane
 		err := f.temp.Stop()
 		f.temp = nil
@@ -383,76 +386,4 @@ func placed(pod *corev1.Pod, created bool, node string) string {
 		return fmt.Sprintf("Pod %s/%s placed on %s", pod.Namespace, pod.Name, node)
 	}
 	return fmt.Sprintf("Pod %s/%s already on %s: kept", pod.Namespace, pod.Name, node)
-}
-
-func (f *flow) waitReady(ctx context.Context) error {
-	ns := assets.KubeSystem
-	begin := time.Now()
-	// Each step's time since the phase began goes to -v 1 output: the wait
-	// is most of start's time, and this says where.
-	step := func(what string, err error) error {
-		if err == nil {
-			f.p.Detailf("wait", "%-40s ready at +%s", what, ui.Seconds(time.Since(begin)))
-		}
-		return err
-	}
-	// A kube-apiserver pod of the current DaemonSet, bound here, Ready and
-	// not terminating: after a resume the apiserver that answered may be
-	// one that is on its way out (its DaemonSet deleted and re-created).
-	if err := step("a live kube-apiserver pod", f.waitAPIServerPod(ctx)); err != nil {
-		return err
-	}
-	// The persistent etcd member serves (it was promoted), but its mirror
-	// pod's readiness is what `kubectl get pods` shows: wait for that too.
-	etcdPods := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: "etcd"}}
-	if err := step("etcd pod", waitExistingPodsReady(ctx, f.adminCS, ns, etcdPods, f.remaining(), f.report)); err != nil {
-		return err
-	}
-	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if f.waitLeases() {
-			if err := step("lease "+name, waitLeaseHeld(ctx, f.adminCS, ns, name, f.remaining(), f.report)); err != nil {
-				return err
-			}
-		}
-		sel := &metav1.LabelSelector{MatchLabels: map[string]string{assets.ComponentLabel: name}}
-		if err := step("a Ready "+name+" pod", waitPodsReady(ctx, f.adminCS, ns, sel, 1, f.remaining(), f.report)); err != nil {
-			return err
-		}
-	}
-	if f.o.Wait != WaitAll {
-		return nil
-	}
-	for _, ds := range []string{assets.KubeAPIServer, assets.KubeProxy} {
-		if err := step("DaemonSet "+ds, waitDaemonSetRolledOut(ctx, f.adminCS, ns, ds, f.remaining(), f.report)); err != nil {
-			return err
-		}
-	}
-	for _, d := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		if err := step("Deployment "+d, waitDeploymentAvailable(ctx, f.adminCS, ns, d, f.remaining(), f.report)); err != nil {
-			return err
-		}
-	}
-	return step("Deployment "+assets.CoreDNS, f.waitCoreDNS(ctx))
-}
-
-// waitLeases: whether the wait phase also waits for a controller-manager and
-// a scheduler to hold their leases. A fresh cluster has no lease records:
-// the first replica to ask once kube-apiserver serves takes each, at its
-// next election retry (every 2-4.4 s, jittered), as on a kubeadm node,
-// whose init waits for their health checks only (the Ready pods here). A
-// recovery restores the records of controllers that are gone, and
-// "recovered" must mean reconciling again: it waits until new replicas lead
-// (after releasing the leases whose holders provably stopped). --wait=all
-// waits for them too.
-func (f *flow) waitLeases() bool { return f.o.Mode.recovering() || f.o.Wait == WaitAll }
-
-func (f *flow) waitAPIServerPod(ctx context.Context) error {
-	ns, node := assets.KubeSystem, f.cfg.Node.Name
-	return waitFor(ctx, "a live, Ready kube-apiserver pod on "+node, f.remaining(), f.report, func(ctx context.Context) (bool, string) {
-		ds, err := f.adminCS.AppsV1().DaemonSets(ns).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})
-		if err != nil {
-			return false, err.Error()
-		}
-		return liveReadyPodOnNode(ctx, f.adminCS, ns, ds.Spec.Template.Labels, node, ownedBy(ds.UID))
-	})
 }

@@ -124,6 +124,12 @@ func startEtcd(cfg *Config) (*bootEtcd, error) {
 	// ~1.1s of a start budget of 1s. Everything of the boot member runs on one
 	// node, where 20ms heartbeats are cheap and reliable.
 	ec.TickMs, ec.ElectionMs = 20, 200
+	// `bootstrap start` removes this member through itself once the
+	// persistent member (a voter since its promotion) holds the data: etcd's
+	// strict check would refuse that for 5 s after the two connected. The
+	// learner's promotion still waits until it has caught up (etcd checks
+	// that either way).
+	ec.StrictReconfigCheck = false
 	ec.ListenClientUrls = nil
 	for _, h := range clientHosts {
 		ec.ListenClientUrls = append(ec.ListenClientUrls, etcdURL(h, cfg.EtcdClientPort))
