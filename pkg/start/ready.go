@@ -64,15 +64,13 @@ func (f *flow) waitReady(ctx context.Context) error {
 }
 
 // waitLeases: whether the wait phase also waits for a controller-manager and
-// a scheduler to hold their leases. A fresh cluster has no lease records:
-// the first replica to ask once kube-apiserver serves takes each, at its
-// next election retry (every 2-4.4 s, jittered), as on a kubeadm node,
-// whose init waits for their health checks only (the Ready pods here). A
-// recovery restores the records of controllers that are gone, and
-// "recovered" must mean reconciling again: it waits until new replicas lead
-// (after releasing the leases whose holders provably stopped). --wait=all
-// waits for them too.
-func (f *flow) waitLeases() bool { return f.o.Mode.recovering() || f.o.Wait == WaitAll }
+// a scheduler to hold their leases (--wait=all only). Without a lease record
+// (a fresh cluster, or one a recovery released because its holder provably
+// stopped: the leases phase waits for those releases) the first replica to
+// ask once kube-apiserver serves takes each, at its next election retry
+// (every 2-4.4 s, jittered), as on a kubeadm node, whose init waits for
+// their health checks only (the Ready pods here).
+func (f *flow) waitLeases() bool { return f.o.Wait == WaitAll }
 
 // waitAPIServerPod waits for a live kube-apiserver pod of the current
 // DaemonSet on this node: Ready, or, right after this run's own hand-over

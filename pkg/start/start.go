@@ -32,7 +32,7 @@ type Options struct {
 	Recovery Recovery
 	// Wait is what start waits for before it exits: WaitControlPlane (etcd,
 	// kube-apiserver, a Ready controller-manager and scheduler, as kubeadm
-	// init; a recovery also waits for them to hold their leases) or WaitAll (also every replica, the
+	// init) or WaitAll (also every replica, the
 	// kube-apiserver DaemonSet's own status, kube-proxy and CoreDNS).
 	Wait string
 	// InstallGuard installs the guard static pod at the end (pkg/guard):
