@@ -38,8 +38,9 @@ type RecoverOptions struct {
 
 // Recover brings a cluster back from its saved etcd state and replays
 // `start`'s flow on it. From a snapshot or a data dir the state is restored
-// into the boot member's data dir first; from a running etcd the temporary
-// apiserver works on it directly and nothing about etcd changes. The
+// into the persistent member's data dir first and that member started as
+// the etcd static pod; from then on, as from a running etcd, the temporary
+// apiserver works on it directly. The
 // control-plane pods come from the DaemonSets and Deployments found in the
 // state; the asset dir only fills in what is missing.
 func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
@@ -103,7 +104,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		read = boltReader(db)
 		so.Mode = start.Restore
 		so.Recovery.Restore = func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error {
-			_, err := RestoreBootMember(cfg, RestoreOptions{Snapshot: src, FromDataDir: fromDir, Force: o.Force,
+			_, err := RestoreMember(cfg, RestoreOptions{Snapshot: src, FromDataDir: fromDir, Force: o.Force,
 				Logf: func(f string, a ...any) { p.Linef(f, a...) }})
 			return err
 		}

@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
-	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 )
 
@@ -32,11 +31,17 @@ type RestoreOptions struct {
 	Logf  func(string, ...any)
 }
 
-// RestoreBootMember restores a snapshot into the boot member's data dir as
-// a one-member cluster of the boot member, which `start`'s flow then moves to
-// the persistent member. It never writes into an existing data dir: with
-// Force, an existing one is renamed aside (never deleted).
-func RestoreBootMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (snapshot.Status, error) {
+// RestoreMember restores a snapshot into the persistent member's data dir
+// (etcd.local.dataDir) as a one-member cluster of this node's member, which
+// `start` then runs as the etcd static pod and recovers on. It never writes
+// into an existing data dir: with Force, an existing one is renamed aside
+// (never deleted).
+//
+// (Restoring into the boot member and moving the state to the persistent
+// member as a learner, as `start` does on a fresh node, made the learner
+// catch up by a raft snapshot, during which its first request to publish
+// itself got lost: etcd served no client for its request timeout, 7 s.)
+func RestoreMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (snapshot.Status, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -67,31 +72,32 @@ func RestoreBootMember(cfg *v1alpha1.BootstrapConfiguration, o RestoreOptions) (
 		o.Logf("[recover] Moved the source %s aside to %s; restoring from there", l.DataDir, aside)
 		src = filepath.Join(aside, "member", "snap", "db")
 	}
-	// The boot member's data dir is bootstrap's own scratch space (a run
-	// stopped before it cleaned up leaves it): renamed aside without asking.
-	// The persistent member's needs --force, or being the named source.
+	// The boot member's data dir is bootstrap's own scratch space (a start
+	// stopped before it cleaned up leaves it): renamed aside without asking,
+	// so that no later start mistakes it for its own. The persistent
+	// member's needs --force, or being the named source.
 	if err := moveAsideIfUsed(l.BootDataDir, true, o.Now(), o.Logf); err != nil {
 		return st, err
 	}
 	if err := moveAsideIfUsed(l.DataDir, o.Force, o.Now(), o.Logf); err != nil {
 		return st, err
 	}
-	peer := endpoints.BootEtcdPeer(cfg)
+	peer, name := endpoints.EtcdPeer(cfg), cfg.Node.Name
 	err = snapshot.NewV3(zap.NewNop()).Restore(snapshot.RestoreConfig{
 		SnapshotPath:        src,
-		Name:                assets.BootEtcdMemberName,
-		OutputDataDir:       l.BootDataDir,
+		Name:                name,
+		OutputDataDir:       l.DataDir,
 		PeerURLs:            []string{peer},
-		InitialCluster:      assets.BootEtcdMemberName + "=" + peer,
+		InitialCluster:      name + "=" + peer,
 		InitialClusterToken: cfg.ClusterName,
 		SkipHashCheck:       o.FromDataDir,
 		RevisionBump:        RevisionBump,
 		MarkCompacted:       true,
 	})
 	if err != nil {
-		return st, fmt.Errorf("restoring %s into %s: %w", src, l.BootDataDir, err)
+		return st, fmt.Errorf("restoring %s into %s: %w", src, l.DataDir, err)
 	}
-	return st, os.Chmod(l.BootDataDir, 0o700)
+	return st, os.Chmod(l.DataDir, 0o700)
 }
 
 // moveAsideIfUsed renames a non-empty dir to <dir>.before-recover-<time>

@@ -13,12 +13,13 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 )
 
-// TestRestoreBootMember: a snapshot restored as the boot member serves the
-// same keys at a revision far above the original one.
-func TestRestoreBootMember(t *testing.T) {
+// TestRestoreMember: a snapshot restored as this node's persistent member
+// serves the same keys at a revision far above the original one.
+func TestRestoreMember(t *testing.T) {
 	dir := testetcd.RenderAssets(t)
 	src := testetcd.Start(t, dir, testetcd.Member{Name: "node-1"})
 	ctx := context.Background()
@@ -45,13 +46,13 @@ func TestRestoreBootMember(t *testing.T) {
 	cfg.Etcd.Local.DataDir = filepath.Join(work, "etcd")
 	os.MkdirAll(cfg.Etcd.Local.DataDir, 0o700)
 	os.WriteFile(filepath.Join(cfg.Etcd.Local.DataDir, "old"), []byte("x"), 0o600)
-	if _, err := RestoreBootMember(cfg, RestoreOptions{Snapshot: snap}); err == nil || !strings.Contains(err.Error(), "--force") {
+	if _, err := RestoreMember(cfg, RestoreOptions{Snapshot: snap}); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("restore over a non-empty data dir without --force: %v", err)
 	}
-	if _, err := os.Stat(cfg.Etcd.Local.BootDataDir); err == nil {
-		t.Fatal("a refused restore created the boot data dir")
+	if _, err := os.Stat(filepath.Join(cfg.Etcd.Local.DataDir, "old")); err != nil {
+		t.Fatalf("a refused restore touched the data dir: %v", err)
 	}
-	st, err := RestoreBootMember(cfg, RestoreOptions{Snapshot: snap, Force: true})
+	st, err := RestoreMember(cfg, RestoreOptions{Snapshot: snap, Force: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +60,10 @@ func TestRestoreBootMember(t *testing.T) {
 		t.Errorf("old data dir not moved aside: %v", aside)
 	}
 
-	// The restored member names its peer URL after the advertise address; run
-	// it as a fresh one-member cluster on loopback, as the temporary control
-	// plane does with its own config.
-	restored := testetcd.Start(t, dir, testetcd.Member{Name: assets.BootEtcdMemberName, DataDir: cfg.Etcd.Local.BootDataDir,
-		InitialCluster: assets.BootEtcdMemberName + "=https://10.250.0.2:12380"})
+	// The restored member is the node's own (node.name, its peer URL on the
+	// advertise address), as the etcd static pod runs it.
+	restored := testetcd.Start(t, dir, testetcd.Member{Name: cfg.Node.Name, DataDir: cfg.Etcd.Local.DataDir,
+		InitialCluster: cfg.Node.Name + "=" + endpoints.EtcdPeer(cfg)})
 	rcli, err := etcdutil.New(dir, restored.ClientURL)
 	if err != nil {
 		t.Fatal(err)

@@ -2,8 +2,12 @@ package start
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -12,6 +16,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdmembers"
 	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane"
+	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
 // The etcd side of start: the boot member is restarted when a resumed run
@@ -112,7 +117,9 @@ func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.Cont
 		return err
 	}
 	defer cli.Close()
+	began := time.Now()
 	f.handOffBootLeadership(ctx, cli, temp)
+	handedOff := time.Now()
 	// The removal goes through the boot member itself, which runs without
 	// etcd's strict reconfiguration check: the persistent member would refuse
 	// it until both had been connected for 5 s (etcd's HealthInterval), which
@@ -125,16 +132,22 @@ func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.Cont
 		temp.Stop()
 		return err
 	}
-	defer bcli.Close()
 	if err := etcdmembers.RemoveThrough(ctx, cli, bcli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
 		// Stopped all the same; a re-run starts it again (skipTemp) and
 		// removes it then.
+		bcli.Close()
 		temp.Stop()
 		return fmt.Errorf("removing the boot etcd member: %w", err)
 	}
-	if err := temp.Stop(); err != nil {
-		return err
+	removed := time.Now()
+	bcli.Close()
+	apiErr := temp.StopAPIServer() // its drain began at the hand-over
+	drained := time.Now()
+	if err := temp.Stop(); err != nil || apiErr != nil {
+		return errors.Join(apiErr, err)
 	}
+	f.p.Detailf("etcd-cleanup", "Boot member: leadership hand-off %s, removal %s, temporary apiserver drained %s later, etcd stopped %s later",
+		ui.Seconds(handedOff.Sub(began)), ui.Seconds(removed.Sub(handedOff)), ui.Seconds(drained.Sub(removed)), ui.Seconds(time.Since(drained)))
 	// A removed member can never rejoin: its data dir is bootstrap's own
 	// scratch space from here on, and a later recover must not trip over it.
 	dir := f.cfg.Etcd.Local.BootDataDir
@@ -167,4 +180,34 @@ func (f *flow) handOffBootLeadership(ctx context.Context, cli *clientv3.Client, 
 	case moved:
 		f.p.Detailf("etcd-cleanup", "etcd leadership moved to the persistent member %x", pers.ID)
 	}
+}
+
+// waitEtcdServing waits until the etcd at eps answers a linearizable read:
+// it runs, has a leader and serves clients. Each try dials anew: a client
+// created before etcd listens backs off its reconnects by a second or more.
+func waitEtcdServing(ctx context.Context, assetDir string, eps []string, timeout time.Duration, report func(string)) error {
+	return waitFor(ctx, "etcd at "+strings.Join(eps, ",")+" to serve", timeout, report, func(ctx context.Context) (bool, string) {
+		for _, ep := range eps {
+			u, err := url.Parse(ep)
+			if err != nil {
+				return false, err.Error()
+			}
+			c, err := net.DialTimeout("tcp", u.Host, 500*time.Millisecond)
+			if err != nil {
+				return false, "etcd does not listen yet: " + err.Error()
+			}
+			c.Close()
+		}
+		cli, err := etcdutil.New(assetDir, eps...)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer cli.Close()
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, err := cli.Get(rctx, "health"); err != nil {
+			return false, "etcd does not serve yet: " + err.Error()
+		}
+		return true, "etcd serves"
+	})
 }

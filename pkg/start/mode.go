@@ -17,9 +17,10 @@ const (
 	// continuation of an earlier run on this node.
 	Fresh Mode = iota
 	// Restore: `bootstrap recover --etcd-backup|--etcd-data-dir`. Saved state
-	// is put into the boot member's data dir (Options.Recovery.Restore),
-	// which the temporary control plane adopts; the etcd data dirs may be in
-	// use (the restore moves them aside, with --force).
+	// is put into the persistent member's data dir (Options.Recovery.Restore)
+	// and that member started as the etcd static pod; the rest runs on it as
+	// in RunningEtcd. The etcd data dir may be in use (the restore moves it
+	// aside, with --force).
 	Restore
 	// RunningEtcd: `bootstrap recover` on an etcd that still runs
 	// (Options.Recovery.EtcdEndpoints). The temporary apiserver stores into
@@ -44,8 +45,9 @@ func (m Mode) recovering() bool { return m != Fresh }
 
 // Recovery is what the recovery modes need from their caller (pkg/recovery).
 type Recovery struct {
-	// Restore (mode Restore) writes the saved state into the boot member's
-	// data dir. It runs after preflight, before the temporary control plane.
+	// Restore (mode Restore) writes the saved state into the persistent
+	// member's data dir. It runs after preflight, before the temporary
+	// control plane.
 	Restore func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error
 	// EtcdEndpoints (mode RunningEtcd) are the running etcd's client URLs.
 	EtcdEndpoints []string
@@ -93,7 +95,8 @@ func preflightFor(o Options, cfg *v1alpha1.BootstrapConfiguration, resumed bool)
 	}
 	switch o.Mode {
 	case Restore:
-		drop = append(drop, "EtcdDataDir") // the restore moves it aside, with --force
+		// The restore moves the data dir aside (with --force); no boot member runs.
+		drop = append(drop, "EtcdDataDir", "BootEtcdPorts")
 	case RunningEtcd:
 		drop = append(drop, "EtcdDataDir", "EtcdPorts", "BootEtcdPorts")
 	}

@@ -25,7 +25,7 @@ func TestPreflightPerMode(t *testing.T) {
 		{"fresh", Options{}, false, "Root AssetDir ExternalEtcd APIServerPort BootEtcdPorts EtcdPorts EtcdDataDir StaticPodPath Kubelet", true},
 		{"fresh resumed", Options{}, true, "Root AssetDir ExternalEtcd BootEtcdPorts EtcdPorts EtcdDataDir StaticPodPath Kubelet", true},
 		{"restore", Options{Mode: Restore, Recovery: Recovery{Restore: restore, ClusterIdentity: identity}}, false,
-			"Root AssetDir ExternalEtcd APIServerPort BootEtcdPorts EtcdPorts StaticPodPath Kubelet ClusterIdentity", false},
+			"Root AssetDir ExternalEtcd APIServerPort EtcdPorts StaticPodPath Kubelet ClusterIdentity", false},
 		{"running etcd", Options{Mode: RunningEtcd, Recovery: Recovery{EtcdEndpoints: []string{"https://10.0.0.2:2379"}, ClusterIdentity: identity}}, false,
 			"Root AssetDir ExternalEtcd APIServerPort StaticPodPath Kubelet ClusterIdentity", false},
 		{"running etcd, no identity check", Options{Mode: RunningEtcd, Recovery: Recovery{EtcdEndpoints: []string{"https://x:2379"}}}, true,

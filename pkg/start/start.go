@@ -13,6 +13,7 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
+	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/kubeapply"
 	"github.com/bootstrap-k8s/bootstrap/pkg/phases"
@@ -157,23 +158,26 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		{Name: "etcd", Title: "Adding the persistent etcd member (static pod) as a learner", Run: f.etcdJoin, Skip: f.skipEtcdMove},
 		{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
-	}
-	list = append(list, f.placeAndPromote()...)
-	list = append(list,
-		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
-		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
-		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
+		// kube-apiserver is placed before the learner's promotion: its pod's
+		// sandbox and its own start-up take about a second before it first
+		// reads etcd, in which a fresh state (a few dozen objects) is
+		// caught up and promoted.
+		{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
+		{Name: "etcd-promote", Title: "Promoting the persistent etcd member once it caught up", Run: f.etcdPromote, Skip: f.skipEtcdMove},
+		{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
+		{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
+		{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
 			Skip: func(context.Context) (string, error) {
 				if f.placedEarly {
 					return "placed together with kube-apiserver", nil
 				}
 				return "", nil
 			}},
-		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
-		phases.Phase{Name: "etcd-cleanup-done", Title: "Waiting for the boot etcd member's removal", Run: f.bootMemberRemoved, Skip: f.skipBootMemberRemoved},
-		phases.Phase{Name: "leases", Title: "Releasing the leases of stopped controllers", Run: f.leasesReleased, Skip: f.skipLeasesReleased},
-		phases.Phase{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
-	)
+		{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
+		{Name: "etcd-cleanup-done", Title: "Waiting for the boot etcd member's removal", Run: f.bootMemberRemoved, Skip: f.skipBootMemberRemoved},
+		{Name: "leases", Title: "Releasing the leases of stopped controllers", Run: f.leasesReleased, Skip: f.skipLeasesReleased},
+		{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
+	}
 	err = r.Run(ctx, list...)
 	if err != nil {
 		return err
@@ -184,22 +188,6 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	}
 	f.nextSteps()
 	return nil
-}
-
-// placeAndPromote orders the first pods' placement and the etcd learner's
-// promotion. On a fresh start kube-apiserver is placed first: its pod's
-// sandbox and its own start-up take about a second before it first reads
-// etcd, time in which the learner (a few dozen objects behind) is promoted,
-// so the two overlap. A recovery promotes first: the learner may have a
-// large restored state to catch up on, and a kube-apiserver that finds only
-// a learner fails its first reads and backs off for seconds afterwards.
-func (f *flow) placeAndPromote() []phases.Phase {
-	place := phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer}
-	promote := phases.Phase{Name: "etcd-promote", Title: "Promoting the persistent etcd member once it caught up", Run: f.etcdPromote, Skip: f.skipEtcdMove}
-	if f.o.Mode == Fresh {
-		return []phases.Phase{place, promote}
-	}
-	return []phases.Phase{promote, place}
 }
 
 func (f *flow) report(msg string) { f.p.Infof("wait", "%s", msg) }
@@ -230,12 +218,13 @@ func (f *flow) tempTitle() string {
 	return "Starting the boot etcd member and the temporary apiserver"
 }
 
-// external: recovering on a running etcd, which stays as it is.
-func (f *flow) external() bool { return f.o.Mode == RunningEtcd }
+// external: recovering on an etcd that runs outside this process (the one
+// given, or the restored persistent member): no boot member, no etcd move.
+func (f *flow) external() bool { return f.o.Mode.recovering() }
 
 func (f *flow) skipEtcdMove(ctx context.Context) (string, error) {
 	if f.external() {
-		return "etcd runs at " + strings.Join(f.o.Recovery.EtcdEndpoints, ",") + ": nothing to move", nil
+		return "etcd runs at " + strings.Join(f.etcdEndpoints(), ",") + ": nothing to move", nil
 	}
 	return f.skipWithoutTemp(ctx)
 }
@@ -246,7 +235,28 @@ func (f *flow) preflight(ctx context.Context) error {
 	return runPreflight(ctx, f.p, preflightFor(f.o, f.cfg, f.resumed), f.o.IgnorePreflightErrors)
 }
 
-func (f *flow) restore(ctx context.Context) error { return f.o.Recovery.Restore(ctx, f.cfg) }
+// restore writes the saved state into the persistent member's data dir and
+// starts that member (the etcd static pod): the rest of the recovery runs on
+// it, as on a running etcd.
+func (f *flow) restore(ctx context.Context) error {
+	if err := f.o.Recovery.Restore(ctx, f.cfg); err != nil {
+		return err
+	}
+	if err := installEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
+		return fmt.Errorf("installing the etcd static pod: %w", err)
+	}
+	f.p.Infof("restore", "Installed %s/etcd.yaml; waiting for the restored member to serve", f.cfg.Node.StaticPodPath)
+	return waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report)
+}
+
+// etcdEndpoints is the etcd a recovery works on: the one given, or the
+// restored persistent member. Empty on a fresh start (the boot member).
+func (f *flow) etcdEndpoints() []string {
+	if f.o.Mode == Restore {
+		return []string{endpoints.EtcdLoopbackClient(f.cfg)}
+	}
+	return f.o.Recovery.EtcdEndpoints
+}
 
 func (f *flow) startTemp(ctx context.Context) error {
 	tcfg, err := tempcontrolplane.FromBootstrapConfiguration(f.cfg, f.o.AssetDir)
@@ -254,8 +264,7 @@ func (f *flow) startTemp(ctx context.Context) error {
 		return err
 	}
 	tcfg.EtcdName = assets.BootEtcdMemberName
-	tcfg.AdoptDataDir = f.o.Mode == Restore
-	tcfg.ExternalEtcdEndpoints = f.o.Recovery.EtcdEndpoints
+	tcfg.ExternalEtcdEndpoints = f.etcdEndpoints()
 	if f.p.Verbosity < 2 {
 		// The boot member logs expected refusals (a learner not ready yet) as
 		// errors with stack traces; start reports what matters itself.

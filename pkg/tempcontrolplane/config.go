@@ -32,10 +32,6 @@ type Config struct {
 	EtcdAdvertiseAddress string
 	EtcdClientPort       int
 	EtcdPeerPort         int
-	// AdoptDataDir accepts an existing etcd data dir without the marker this package writes
-	// (e.g. a snapshot restored by `bootstrap recover`). A marker of another cluster is
-	// always refused.
-	AdoptDataDir bool
 	// ExternalEtcdEndpoints, when set, makes the temporary apiserver store its
 	// objects in an etcd cluster that already runs (client URLs, TLS with the
 	// asset dir's apiserver-etcd-client certificate) instead of starting the

@@ -57,7 +57,7 @@ func prepareDataDir(cfg *Config, fingerprint string) error {
 			hasMember = true
 		}
 	}
-	if hasMember && !cfg.AdoptDataDir {
+	if hasMember {
 		return fmt.Errorf("etcd data dir %s holds etcd data that bootstrap did not create (no %s marker); "+
 			"it may belong to another cluster: use an empty dir, or move the data away yourself — nothing was deleted", dir, DataDirMarker)
 	}
