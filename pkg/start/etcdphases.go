@@ -143,7 +143,7 @@ func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.Cont
 	bcli.Close()
 	apiErr := temp.StopAPIServer() // its drain began at the hand-over
 	drained := time.Now()
-	if err := temp.Stop(); err != nil || apiErr != nil {
+	if err := temp.StopRemoved(); err != nil || apiErr != nil {
 		return errors.Join(apiErr, err)
 	}
 	f.p.Detailf("etcd-cleanup", "Boot member: leadership hand-off %s, removal %s, temporary apiserver drained %s later, etcd stopped %s later",

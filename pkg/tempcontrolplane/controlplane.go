@@ -218,18 +218,32 @@ func (c *ControlPlane) AdminConfig() *rest.Config { return rest.CopyConfig(c.adm
 const closeAllLimit = 5 * time.Second
 
 // StopAPIServer stops only the temporary apiserver: new connections go to
-// the self-hosted kube-apiserver sharing the port, in-flight requests get
-// Config.StopGracePeriod, then remaining connections (watches) are closed so
-// that clients reconnect at once. etcd keeps running, so that the boot member
-// can be removed from the cluster before it stops. Safe to call repeatedly.
+// the self-hosted kube-apiserver sharing the port, in-flight requests get up
+// to Config.StopGracePeriod, then remaining connections (watches) are closed
+// so that clients reconnect at once. etcd keeps running, so that the boot
+// member can be removed from the cluster before it stops. Safe to call
+// repeatedly.
 func (c *ControlPlane) StopAPIServer() error {
 	c.apiStopOnce.Do(func() {
 		var errs []error
 		if c.cancel != nil {
 			c.cancel()
+			// The server stops taking requests at once and waits for the
+			// short ones in flight; so does this (a second Wait is harmless).
+			// Then only watches, which never end by themselves, hold its
+			// connections: no need to sit out the whole grace period.
+			drained := make(chan struct{})
+			go func() { c.server.NonLongRunningRequestWaitGroup.Wait(); close(drained) }()
 			grace := time.NewTimer(c.cfg.StopGracePeriod)
 			select {
 			case <-c.runDone:
+			case <-drained:
+				c.listener.closeAll()
+				select {
+				case <-c.runDone:
+				case <-time.After(closeAllLimit):
+					errs = append(errs, fmt.Errorf("temporary apiserver did not stop within %s of closing its connections", closeAllLimit))
+				}
 			case <-grace.C:
 				// Watches and other long requests would hold the server for up
 				// to a minute; the hand-over wants it gone now.
@@ -271,6 +285,30 @@ func (c *ControlPlane) StopAccepting() error {
 	case <-limit.C:
 		return fmt.Errorf("temporary apiserver still accepted connections %s after it was told to stop", c.cfg.StopGracePeriod+closeAllLimit)
 	}
+}
+
+// StopRemoved is Stop for a boot member that has just been removed from its
+// cluster. etcd stops a removed member's server by itself; once it has
+// (bounded by closeAllLimit) nothing writes to the data dir any more, and
+// the rest of etcd's shutdown — up to a second of waiting for its peers'
+// connections to go idle — goes on in the background, where a process that
+// exits may cut it short: the member is out of the cluster and its data is
+// scratch. The apiserver is stopped first, as Stop does.
+func (c *ControlPlane) StopRemoved() error {
+	c.stopOnce.Do(func() {
+		err := c.StopAPIServer()
+		if c.etcd != nil {
+			c.etcd.closing.Store(true)
+			select {
+			case <-c.etcd.etcd.Server.StopNotify():
+				go c.etcd.Close()
+			case <-time.After(closeAllLimit):
+				c.etcd.Close() // still running: stop it the usual way
+			}
+		}
+		c.stopErr = err
+	})
+	return c.stopErr
 }
 
 // Stop stops the apiserver (see StopAPIServer) and then etcd. The data dir
