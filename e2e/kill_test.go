@@ -66,15 +66,20 @@ func TestStartConvergesAfterKill(t *testing.T) {
 			if err != nil || len(members.Members) != 1 || members.Members[0].Name != node.Name {
 				t.Errorf("etcd members %v, %v; want %s alone", members, err, node.Name)
 			}
-			pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: assets.ComponentLabel + "=" + assets.KubeAPIServer})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, pod := range pods.Items {
-				if pod.DeletionTimestamp == nil && !ready(&pod) {
-					t.Errorf("kube-apiserver pod %s not ready: %s", pod.Name, framework.PodSummary(&pod))
+			// start exits once kube-apiserver answered its /readyz probes;
+			// the kubelet's Ready follows at its next startup probe (1 s).
+			framework.WaitT(t, "every kube-apiserver pod Ready", 30*time.Second, func(ctx context.Context) (bool, string, error) {
+				pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: assets.ComponentLabel + "=" + assets.KubeAPIServer})
+				if err != nil {
+					return false, err.Error(), nil
 				}
-			}
+				for _, pod := range pods.Items {
+					if pod.DeletionTimestamp == nil && !ready(&pod) {
+						return false, "kube-apiserver pod " + pod.Name + " not ready: " + framework.PodSummary(&pod), nil
+					}
+				}
+				return len(pods.Items) > 0, fmt.Sprintf("%d pods", len(pods.Items)), nil
+			})
 		})
 	}
 }

@@ -238,21 +238,17 @@ func (c *ControlPlane) StopAPIServer() error {
 			select {
 			case <-c.runDone:
 			case <-drained:
-				c.listener.closeAll()
+				// A connection accepted until the listener closed is one
+				// more to close: wait for that first.
 				select {
-				case <-c.runDone:
-				case <-time.After(closeAllLimit):
-					errs = append(errs, fmt.Errorf("temporary apiserver did not stop within %s of closing its connections", closeAllLimit))
+				case <-c.listener.closed:
+				case <-grace.C:
 				}
+				errs = append(errs, c.closeUntilStopped()...)
 			case <-grace.C:
 				// Watches and other long requests would hold the server for up
 				// to a minute; the hand-over wants it gone now.
-				c.listener.closeAll()
-				select {
-				case <-c.runDone:
-				case <-time.After(closeAllLimit):
-					errs = append(errs, fmt.Errorf("temporary apiserver did not stop within %s of closing its connections", closeAllLimit))
-				}
+				errs = append(errs, c.closeUntilStopped()...)
 			}
 			grace.Stop()
 			// A connection the stopped server left open would never answer
@@ -264,6 +260,26 @@ func (c *ControlPlane) StopAPIServer() error {
 		c.apiStopErr = utilerrors.NewAggregate(errs)
 	})
 	return c.apiStopErr
+}
+
+// closeUntilStopped closes the apiserver's connections until its run has
+// ended (every 100 ms, so that a straggler accepted meanwhile goes too),
+// for up to closeAllLimit.
+func (c *ControlPlane) closeUntilStopped() []error {
+	limit := time.NewTimer(closeAllLimit)
+	defer limit.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c.listener.closeAll()
+		select {
+		case <-c.runDone:
+			return nil
+		case <-limit.C:
+			return []error{fmt.Errorf("temporary apiserver did not stop within %s of closing its connections", closeAllLimit)}
+		case <-tick.C:
+		}
+	}
 }
 
 // StopAccepting begins StopAPIServer in the background and returns as soon
