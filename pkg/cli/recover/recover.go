@@ -23,9 +23,10 @@ func NewCommand(g *global.Options) *cobra.Command {
 start's flow on it: temporary control plane, the control-plane pods defined in
 the saved state, hand-over.
 
-  --etcd-backup FILE     restore a snapshot into a new boot member data dir
+  --etcd-backup FILE     restore a snapshot into the node's etcd data dir
                          (revision bumped and compacted, so no client sees time
-                         go backwards), then move etcd to a new persistent member
+                         go backwards), start that member as the etcd static
+                         pod, and recover on it
   --etcd-data-dir DIR    the same from a stopped member's surviving data (read,
                          never changed; if it is the configured etcd data dir it
                          is renamed aside, not deleted)
