@@ -99,7 +99,9 @@ func RemoveThrough(ctx context.Context, cli, via *clientv3.Client, peerURL strin
 		defer cancel()
 		if _, err := via.MemberRemove(rctx, m.ID); err != nil {
 			last = fmt.Errorf("removing etcd member %s (%x): %w", m.Name, m.ID, err)
-			return false, nil // gone already, or refused for now: the listing says
+			// Refused for now, or the member stopped as it removed itself:
+			// the next listing says.
+			return errors.Is(err, rpctypes.ErrGRPCMemberNotFound), nil
 		}
 		return true, nil
 	})

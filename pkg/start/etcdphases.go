@@ -2,10 +2,7 @@ package start
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -117,7 +114,15 @@ func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.Cont
 		return err
 	}
 	defer cli.Close()
+	// The temporary apiserver's requests still in flight at the hand-over
+	// read and write through the boot member: they finish first (its drain
+	// began at the hand-over and waits for them only).
 	began := time.Now()
+	if err := temp.StopAPIServer(); err != nil {
+		temp.Stop()
+		return fmt.Errorf("stopping the temporary apiserver: %w", err)
+	}
+	drained := time.Now()
 	f.handOffBootLeadership(ctx, cli, temp)
 	handedOff := time.Now()
 	// The removal goes through the boot member itself, which runs without
@@ -132,22 +137,18 @@ func (f *flow) removeBootMember(ctx context.Context, temp *tempcontrolplane.Cont
 		temp.Stop()
 		return err
 	}
-	if err := etcdmembers.RemoveThrough(ctx, cli, bcli, endpoints.BootEtcdPeer(f.cfg), time.Minute); err != nil {
+	err = etcdmembers.RemoveThrough(ctx, cli, bcli, endpoints.BootEtcdPeer(f.cfg), time.Minute)
+	bcli.Close()
+	if err != nil {
 		// Stopped all the same; a re-run starts it again (skipTemp) and
 		// removes it then.
-		bcli.Close()
 		temp.Stop()
 		return fmt.Errorf("removing the boot etcd member: %w", err)
 	}
 	removed := time.Now()
-	bcli.Close()
-	apiErr := temp.StopAPIServer() // its drain began at the hand-over
-	drained := time.Now()
-	if err := temp.StopRemoved(); err != nil || apiErr != nil {
-		return errors.Join(apiErr, err)
-	}
-	f.p.Detailf("etcd-cleanup", "Boot member: leadership hand-off %s, removal %s, temporary apiserver drained %s later, etcd stopped %s later",
-		ui.Seconds(handedOff.Sub(began)), ui.Seconds(removed.Sub(handedOff)), ui.Seconds(drained.Sub(removed)), ui.Seconds(time.Since(drained)))
+	temp.StopRemoved() // the apiserver's part succeeded above: nothing left to report
+	f.p.Detailf("etcd-cleanup", "Boot member: waited %s more for the temporary apiserver's drain, leadership hand-off %s, removal %s, etcd stopped %s",
+		ui.Seconds(drained.Sub(began)), ui.Seconds(handedOff.Sub(drained)), ui.Seconds(removed.Sub(handedOff)), ui.Seconds(time.Since(removed)))
 	// A removed member can never rejoin: its data dir is bootstrap's own
 	// scratch space from here on, and a later recover must not trip over it.
 	dir := f.cfg.Etcd.Local.BootDataDir
@@ -183,22 +184,21 @@ func (f *flow) handOffBootLeadership(ctx context.Context, cli *clientv3.Client, 
 }
 
 // waitEtcdServing waits until the etcd at eps answers a linearizable read:
-// it runs, has a leader and serves clients. Each try dials anew: a client
-// created before etcd listens backs off its reconnects by a second or more.
+// it runs, has a leader and serves clients (its TLS handshake completes only
+// then). Each try dials anew: a client created before etcd listens backs off
+// its reconnects by a second or more.
 func waitEtcdServing(ctx context.Context, assetDir string, eps []string, timeout time.Duration, report func(string)) error {
+	cfg, err := etcdutil.Config(assetDir, eps...)
+	if err != nil {
+		return err
+	}
 	return waitFor(ctx, "etcd at "+strings.Join(eps, ",")+" to serve", timeout, report, func(ctx context.Context) (bool, string) {
 		for _, ep := range eps {
-			u, err := url.Parse(ep)
-			if err != nil {
+			if err := etcdutil.Probe(ctx, cfg.TLS, ep); err != nil {
 				return false, err.Error()
 			}
-			c, err := net.DialTimeout("tcp", u.Host, 500*time.Millisecond)
-			if err != nil {
-				return false, "etcd does not listen yet: " + err.Error()
-			}
-			c.Close()
 		}
-		cli, err := etcdutil.New(assetDir, eps...)
+		cli, err := clientv3.New(cfg)
 		if err != nil {
 			return false, err.Error()
 		}

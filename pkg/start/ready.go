@@ -24,9 +24,10 @@ func (f *flow) waitReady(ctx context.Context) error {
 		}
 		return err
 	}
-	// A kube-apiserver pod of the current DaemonSet, bound here, Ready (or
-	// see waitAPIServerPod) and not terminating: after a resume the apiserver that answered may be
-	// one that is on its way out (its DaemonSet deleted and re-created).
+	// A kube-apiserver pod of the current DaemonSet, bound here, Ready (but
+	// see waitAPIServerPod) and not terminating: after a resume the
+	// apiserver that answered may be one that is on its way out (its
+	// DaemonSet deleted and re-created).
 	if err := step("a live kube-apiserver pod", f.waitAPIServerPod(ctx)); err != nil {
 		return err
 	}

@@ -145,40 +145,39 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 	}()
 	r := phases.New(p)
 	start := time.Now()
-	list := []phases.Phase{
-		{Name: "preflight", Title: "Checking the node", Run: f.preflight},
-		{Name: "restore", Title: "Restoring the saved etcd state", Run: f.restore,
+	err = r.Run(ctx,
+		phases.Phase{Name: "preflight", Title: "Checking the node", Run: f.preflight},
+		phases.Phase{Name: "restore", Title: "Restoring the saved etcd state", Run: f.restore,
 			Skip: func(context.Context) (string, error) {
 				if o.Mode != Restore {
 					return "nothing to restore", nil
 				}
 				return "", nil
 			}},
-		{Name: "temp-control-plane", Title: f.tempTitle(), Run: f.startTemp, Skip: f.skipTemp},
-		{Name: "etcd", Title: "Adding the persistent etcd member (static pod) as a learner", Run: f.etcdJoin, Skip: f.skipEtcdMove},
-		{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
-		{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
+		phases.Phase{Name: "temp-control-plane", Title: f.tempTitle(), Run: f.startTemp, Skip: f.skipTemp},
+		phases.Phase{Name: "etcd", Title: "Adding the persistent etcd member (static pod) as a learner", Run: f.etcdJoin, Skip: f.skipEtcdMove},
+		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
+		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
 		// kube-apiserver is placed before the learner's promotion: its pod's
 		// sandbox and its own start-up take about a second before it first
 		// reads etcd, in which a fresh state (a few dozen objects) is
 		// caught up and promoted.
-		{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
-		{Name: "etcd-promote", Title: "Promoting the persistent etcd member once it caught up", Run: f.etcdPromote, Skip: f.skipEtcdMove},
-		{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
-		{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
-		{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
+		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
+		phases.Phase{Name: "etcd-promote", Title: "Promoting the persistent etcd member once it caught up", Run: f.etcdPromote, Skip: f.skipEtcdMove},
+		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
+		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
+		phases.Phase{Name: "control-plane", Title: "Placing kube-controller-manager and kube-scheduler", Run: f.placeControllers,
 			Skip: func(context.Context) (string, error) {
 				if f.placedEarly {
 					return "placed together with kube-apiserver", nil
 				}
 				return "", nil
 			}},
-		{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
-		{Name: "etcd-cleanup-done", Title: "Waiting for the boot etcd member's removal", Run: f.bootMemberRemoved, Skip: f.skipBootMemberRemoved},
-		{Name: "leases", Title: "Releasing the leases of stopped controllers", Run: f.leasesReleased, Skip: f.skipLeasesReleased},
-		{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
-	}
-	err = r.Run(ctx, list...)
+		phases.Phase{Name: "wait", Title: "Waiting for the self-hosted control plane to be ready", Run: f.waitReady},
+		phases.Phase{Name: "etcd-cleanup-done", Title: "Waiting for the boot etcd member's removal", Run: f.bootMemberRemoved, Skip: f.skipBootMemberRemoved},
+		phases.Phase{Name: "leases", Title: "Releasing the leases of stopped controllers", Run: f.leasesReleased, Skip: f.skipLeasesReleased},
+		phases.Phase{Name: "guard", Title: "Installing the control-plane guard", Run: f.installGuard, Skip: f.skipGuard},
+	)
 	if err != nil {
 		return err
 	}
