@@ -3,6 +3,7 @@ package start
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -150,4 +151,15 @@ func containersRunning(p *corev1.Pod) bool {
 		}
 	}
 	return true
+}
+
+// containersStartedSince: every container of the pod runs in a process
+// started at or after t (by its status).
+func containersStartedSince(p *corev1.Pod, t time.Time) bool {
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Running == nil || c.State.Running.StartedAt.Time.Before(t) {
+			return false
+		}
+	}
+	return len(p.Status.ContainerStatuses) > 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
@@ -74,16 +75,23 @@ func (f *flow) waitReady(ctx context.Context) error {
 func (f *flow) waitLeases() bool { return f.o.Wait == WaitAll }
 
 // waitAPIServerPod waits for a live kube-apiserver pod of the current
-// DaemonSet on this node: Ready, or, right after this run's own hand-over
-// on a fresh node, running. The hand-over has just seen /readyz answer on
-// loopback three times, where the only kube-apiserver of a fresh node
-// listens (what kubeadm init checks, too); the kubelet's Ready follows at
-// its next startup probe, up to a second later.
+// DaemonSet on this node: Ready, or, right after this run's own hand-over,
+// running in containers started during this run. The hand-over has just
+// seen /readyz answer on loopback three times, where only this node's
+// kube-apiserver listens (what kubeadm init checks, too); the kubelet's
+// Ready follows at its next startup probe, up to a second later. The start
+// times prove the status fresh: a restored state holds its pods' statuses
+// of the time of the backup (Ready then), and a resumed run may find a
+// container of an earlier one.
 func (f *flow) waitAPIServerPod(ctx context.Context) error {
 	ns, node := assets.KubeSystem, f.cfg.Node.Name
 	ok, what := poddiag.Ready, "Ready"
-	if f.servedHere {
-		ok, what = containersRunning, "running (it answered the hand-over's /readyz probes)"
+	if f.handedOver {
+		since := f.began.Truncate(time.Second) // the API's times are whole seconds
+		ok = func(p *corev1.Pod) bool {
+			return poddiag.Ready(p) || (containersRunning(p) && containersStartedSince(p, since))
+		}
+		what = "Ready, or running since this run began (it answered the hand-over's /readyz probes)"
 	}
 	return waitFor(ctx, "a live kube-apiserver pod on "+node, f.remaining(), f.report, func(ctx context.Context) (bool, string) {
 		ds, err := f.adminCS.AppsV1().DaemonSets(ns).Get(ctx, assets.KubeAPIServer, metav1.GetOptions{})

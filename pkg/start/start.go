@@ -13,7 +13,6 @@ import (
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
-	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
 	"github.com/bootstrap-k8s/bootstrap/pkg/failure"
 	"github.com/bootstrap-k8s/bootstrap/pkg/kubeapply"
 	"github.com/bootstrap-k8s/bootstrap/pkg/phases"
@@ -65,9 +64,11 @@ type flow struct {
 	// placedEarly: the controller-manager and scheduler pods were placed (or
 	// found) together with kube-apiserver, before the hand-over.
 	placedEarly bool
-	// servedHere: this run's hand-over on a fresh node saw the placed
-	// kube-apiserver answer /readyz (waitAPIServerPod).
-	servedHere bool
+	// began: when this run began (waitAPIServerPod).
+	began time.Time
+	// handedOver: this run's hand-over saw the self-hosted kube-apiserver
+	// answer /readyz on this node (waitAPIServerPod).
+	handedOver bool
 	// bootRemoval delivers the outcome of the boot member's removal, which
 	// runs beside the phases after the hand-over.
 	bootRemoval chan error
@@ -114,7 +115,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		return err
 	}
 	defer release()
-	f := &flow{o: o, cfg: cfg, p: p, deadline: time.Now().Add(o.Timeout)}
+	f := &flow{o: o, cfg: cfg, p: p, began: time.Now(), deadline: time.Now().Add(o.Timeout)}
 	ctx, cancel := context.WithDeadline(ctx, f.deadline)
 	defer cancel()
 	if f.admin, err = clientcmd.BuildConfigFromFlags("", assets.Path(o.AssetDir, assets.AdminKubeconfig)); err != nil {
@@ -234,51 +235,6 @@ func (f *flow) preflight(ctx context.Context) error {
 	return runPreflight(ctx, f.p, preflightFor(f.o, f.cfg, f.resumed), f.o.IgnorePreflightErrors)
 }
 
-// restore writes the saved state into the persistent member's data dir and
-// starts that member (the etcd static pod): the rest of the recovery runs on
-// it, as on a running etcd.
-func (f *flow) restore(ctx context.Context) error {
-	if err := f.o.Recovery.Restore(ctx, f.cfg); err != nil {
-		return err
-	}
-	if err := installEtcdFiles(f.o.AssetDir, f.cfg); err != nil {
-		return fmt.Errorf("installing the etcd static pod: %w", err)
-	}
-	f.p.Infof("restore", "Installed %s/etcd.yaml; waiting for the restored member to serve", f.cfg.Node.StaticPodPath)
-	return waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report)
-}
-
-// etcdEndpoints is the etcd a recovery works on: the one given, or the
-// restored persistent member. Empty on a fresh start (the boot member).
-func (f *flow) etcdEndpoints() []string {
-	if f.o.Mode == Restore {
-		return []string{endpoints.EtcdLoopbackClient(f.cfg)}
-	}
-	return f.o.Recovery.EtcdEndpoints
-}
-
-func (f *flow) startTemp(ctx context.Context) error {
-	tcfg, err := tempcontrolplane.FromBootstrapConfiguration(f.cfg, f.o.AssetDir)
-	if err != nil {
-		return err
-	}
-	tcfg.EtcdName = assets.BootEtcdMemberName
-	tcfg.ExternalEtcdEndpoints = f.etcdEndpoints()
-	if f.p.Verbosity < 2 {
-		// The boot member logs expected refusals (a learner not ready yet) as
-		// errors with stack traces; start reports what matters itself.
-		tcfg.EtcdLogLevel = "fatal"
-	}
-	if f.temp, err = tempcontrolplane.New(tcfg); err != nil {
-		return err
-	}
-	if err := f.temp.Start(ctx); err != nil {
-		return err
-	}
-	f.tempCS, err = kubernetes.NewForConfig(f.temp.AdminConfig())
-	return err
-}
-
 func (f *flow) apply(ctx context.Context) error {
 	objs, err := kubeapply.ReadManifests(assets.Path(f.o.AssetDir, assets.ManifestsDir))
 	if err != nil {
@@ -347,7 +303,7 @@ func (f *flow) handOver(ctx context.Context) error {
 		return err
 	}
 	f.p.Infof("hand-over", "Temporary apiserver stopped accepting in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
-	f.servedHere = f.o.Mode == Fresh && !f.resumed
+	f.handedOver = true
 	if f.external() { // no boot member to remove: done with the temporary control plane
 		err := f.temp.Stop()
 		f.temp = nil

@@ -3,6 +3,7 @@ package tempcontrolplane
 import (
 	"context"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ type ControlPlane struct {
 	admin *rest.Config
 
 	etcd     *bootEtcd
+	bound    net.Listener // the API port, bound by Listen or Start
 	server   *genericapiserver.GenericAPIServer
 	listener *trackingListener
 
@@ -64,20 +66,15 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	if err := checkAPIServerPKI(c.cfg.AssetDir); err != nil {
 		return err
 	}
-	// Bound before etcd starts: from here on a client's connection (the
-	// kubelet's, retrying since it started) waits in the listen backlog until
-	// the apiserver serves, instead of being refused and sent into its
-	// reflectors' exponential back-off, which made the kubelet see the first
-	// kube-apiserver pod up to seconds late.
-	ln, err := listenShared(c.cfg.BindAddress, c.cfg.BindPort)
-	if err != nil {
+	if err := c.Listen(); err != nil {
 		return err
 	}
+	ln := c.bound
 	t0 := time.Now()
 	if len(c.cfg.ExternalEtcdEndpoints) == 0 {
 		e, err := startEtcd(&c.cfg)
 		if err != nil {
-			ln.Close()
+			c.closeBound()
 			return err
 		}
 		c.etcd = e
@@ -91,7 +88,7 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 
 	s, tl, err := buildAPIServer(&c.cfg, c.admin, ln)
 	if err != nil {
-		ln.Close()
+		c.closeBound()
 		return err
 	}
 	c.server, c.listener = s, tl
@@ -138,6 +135,34 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		}
 	}()
 	return nil
+}
+
+// Listen binds the API port, which Start then serves on; Start binds it
+// itself if Listen was not called. Bound before etcd starts (or, in a
+// recovery, before the restored member does), a client's connection — the
+// kubelet's, retrying since it started — waits in the listen backlog until
+// the apiserver serves, instead of being refused and sent into its
+// reflectors' exponential back-off, which made the kubelet see the first
+// kube-apiserver pod up to seconds late. Stop closes the port again.
+func (c *ControlPlane) Listen() error {
+	if c.bound != nil {
+		return nil
+	}
+	ln, err := listenShared(c.cfg.BindAddress, c.cfg.BindPort)
+	if err != nil {
+		return err
+	}
+	c.bound = ln
+	return nil
+}
+
+// closeBound closes the port bound by Listen when Start fails before its
+// apiserver took it over.
+func (c *ControlPlane) closeBound() {
+	if c.bound != nil {
+		c.bound.Close()
+		c.bound = nil
+	}
 }
 
 // waitReady polls /readyz over the real TLS port with the admin identity, so
@@ -256,6 +281,8 @@ func (c *ControlPlane) StopAPIServer() error {
 			c.listener.closeAll()
 		} else if c.listener != nil {
 			errs = append(errs, c.listener.Close())
+		} else if c.bound != nil { // bound by Listen, never served
+			errs = append(errs, c.bound.Close())
 		}
 		c.apiStopErr = utilerrors.NewAggregate(errs)
 	})

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 )
 
@@ -385,5 +386,65 @@ func TestStopAccepting(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("watch still open 10 s after Stop")
+	}
+}
+
+// TestListen: a port bound by Listen before Start already takes
+// connections, so that a request made before the apiserver runs waits and
+// is then served (not refused); Stop frees the port whether or not Start
+// ran.
+func TestListen(t *testing.T) {
+	dir, _ := renderAssets(t)
+	cfg := testConfig(t, dir)
+	addr := net.JoinHostPort(cfg.BindAddress, itoa(cfg.BindPort))
+
+	unstarted, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unstarted.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err != nil {
+		t.Fatalf("port bound by Listen refused a connection: %v", err)
+	} else {
+		c.Close()
+	}
+	if err := unstarted.Stop(); err != nil {
+		t.Fatalf("stop without start: %v", err)
+	}
+	if l, err := listenShared(cfg.BindAddress, cfg.BindPort); err != nil {
+		t.Fatalf("port still bound after Stop without Start: %v", err)
+	} else {
+		l.Close()
+	}
+
+	cp, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Stop()
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	early := make(chan error, 1)
+	go func() { _, err := cs.Discovery().ServerVersion(); early <- err }()
+	time.Sleep(200 * time.Millisecond) // the request is in the backlog now
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := cp.Start(ctx); err != nil {
+		t.Fatalf("start on the port bound by Listen: %v", err)
+	}
+	select {
+	case err := <-early:
+		if err != nil {
+			t.Fatalf("a request made before Start failed instead of waiting: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a request made before Start was not served 30 s after it")
 	}
 }
