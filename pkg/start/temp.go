@@ -15,14 +15,7 @@ import (
 // starts that member (the etcd static pod): the rest of the recovery runs on
 // it, as on a running etcd.
 func (f *flow) restore(ctx context.Context) error {
-	// The API port is bound first, as a fresh start binds it before its boot
-	// member: the kubelet's retries while the restored member starts wait
-	// for the temporary apiserver instead of backing off (2.2 s late to see
-	// the placed pods in the bench's recovery without this).
 	if err := f.newTemp(); err != nil {
-		return err
-	}
-	if err := f.temp.Listen(); err != nil {
 		return err
 	}
 	if err := f.o.Recovery.Restore(ctx, f.cfg); err != nil {
@@ -32,7 +25,14 @@ func (f *flow) restore(ctx context.Context) error {
 		return fmt.Errorf("installing the etcd static pod: %w", err)
 	}
 	f.p.Infof("restore", "Installed %s/etcd.yaml; waiting for the restored member to serve", f.cfg.Node.StaticPodPath)
-	return waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report)
+	// The API port is bound once the member takes connections, as a fresh
+	// start binds it before its boot member: the kubelet's retries from then
+	// on wait for the temporary apiserver instead of backing off (it saw the
+	// placed pods 2.2 s late in the bench's recovery). Not sooner: the
+	// kubelet creates a static pod's mirror pod before its sandbox, and a
+	// request that hangs in the backlog held etcd's start for 20 s, where a
+	// refused one fails at once.
+	return waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report, f.temp.Listen)
 }
 
 // etcdEndpoints is the etcd a recovery works on: the one given, or the
