@@ -44,11 +44,12 @@ bench:
 	@bash hack/bench.sh
 
 # A one-node self-hosted cluster on this machine (root): the quick start.
+# UP_WORKERS=N adds N worker nodes joined with `bootstrap join` (flannel).
 up: build
 	bash hack/up.sh
 
 down:
-	bash hack/node/node.sh down
+	bash hack/down.sh
 
 # The upstream Kubernetes conformance suite against a bootstrap cluster (root):
 # reuses the running `make up` cluster or brings one up (and down). Skips only

@@ -14,12 +14,23 @@
 #                       hack/conformance/subset.txt is the CI subset: CONFORMANCE_FOCUS=subset)
 #   CONFORMANCE_SKIP    skip list file (default hack/conformance/skip.txt; each entry has its reason)
 #   CONFORMANCE_PROCS   ginkgo processes for the parallel part (default 8)
+#   CONFORMANCE_WORKERS worker nodes the cluster it brings up gets (default 1: two nodes,
+#                       hack/lib/multinode.sh; 0: make up's one node, and the skip list's
+#                       "second node" entries apply)
 #   CONFORMANCE_KEEP=1  leave a cluster this script brought up running
 #   CONFORMANCE_ARTIFACTS  report dir (default e2e/_artifacts/conformance; emptied first)
 #   BOOTSTRAP_E2E_NETNS/_NODE_IP/_HOST_IP/_WORK  another node than the default one
 # Exit: 0 all selected tests passed, 1 a test failed (or setup failed).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "${HACK_DIR}/lib/multinode.sh"
+WORKERS="${CONFORMANCE_WORKERS:-1}"
+[[ "${WORKERS}" =~ ^[0-9]$ ]] || die "CONFORMANCE_WORKERS=${WORKERS}: want the number of worker nodes, 0-9"
+[[ -z "${BOOTSTRAP_E2E_NETNS:-}" ]] || WORKERS=0 # another node than the default ones: one node
+if (( WORKERS > 0 )); then
+	# shellcheck disable=SC2046
+	export $(mn_env 1) # node 1 of the multi-node segment runs the control plane and the tests
+fi
 export NODE_NETNS="${BOOTSTRAP_E2E_NETNS:-${NODE_NETNS:-bse2e}}"
 [[ -z "${BOOTSTRAP_E2E_WORK:-}" ]] || export NODE_WORK="${BOOTSTRAP_E2E_WORK}"
 [[ -z "${BOOTSTRAP_E2E_HOST_IP:-}" ]] || export HOST_IP="${BOOTSTRAP_E2E_HOST_IP}"
@@ -45,6 +56,8 @@ skip_regex() {
 	while IFS= read -r line || [[ -n "${line}" ]]; do
 		[[ -z "${line//[[:space:]]/}" || "${line}" =~ ^[[:space:]]*# ]] && continue
 		[[ "${line}" == *" # "?* ]] || die "${1}: entry without a reason (want 'REGEX  # why'): ${line}"
+		# A test that needs a second node runs when the cluster has one.
+		[[ "${line#* # }" == "second node:"* && ${WORKERS} -gt 0 ]] && continue
 		re="${line%% # *}"; re="${re%"${re##*[![:space:]]}"}"
 		out+="${out:+|}${re}"; n=$((n + 1))
 	done < "$1"
@@ -87,14 +100,18 @@ elif [[ -e "/run/netns/${NODE_NETNS}" || -f "${KUBECONFIG_FILE}" ]]; then
 	# Never bring a cluster up over a node that exists: it may be someone's.
 	die "node ${NODE_NETNS} exists but its cluster does not answer /readyz (${KUBECONFIG_FILE}): fix it, or remove it with make down (same BOOTSTRAP_E2E_* settings) and re-run"
 else
-	log "==== no cluster serving on netns ${NODE_NETNS}: bringing one up (hack/up.sh)"
+	log "==== no cluster serving on netns ${NODE_NETNS}: bringing one up with ${WORKERS} worker node(s) (hack/up.sh)"
 	brought_up=1
-	bash "${HACK_DIR}/up.sh"
+	UP_WORKERS="${WORKERS}" bash "${HACK_DIR}/up.sh"
 fi
 teardown() {
 	if [[ ${brought_up} == 1 && "${CONFORMANCE_KEEP:-0}" != 1 ]]; then
-		log "==== tearing the node down (CONFORMANCE_KEEP=1 keeps it)"
-		"${NODE_SH[@]}" down || true
+		log "==== tearing the node(s) down (CONFORMANCE_KEEP=1 keeps them)"
+		if (( WORKERS > 0 )); then
+			for i in $(mn_nodes | sort -rn); do mn_node "${i}" bash "${HACK_DIR}/node/node.sh" down || true; done
+		else
+			"${NODE_SH[@]}" down || true
+		fi
 	fi
 }
 trap teardown EXIT
@@ -102,7 +119,11 @@ trap teardown EXIT
 # ---- e2e.test, ginkgo, the test images
 t=${SECONDS}; bash "${HACK_DIR}/build-binaries.sh" conformance etcd tools; build_s=$((SECONDS - t))
 t=${SECONDS}; bash "${HACK_DIR}/conformance/images.sh"; images_s=$((SECONDS - t))
-"${NODE_SH[@]}" images "${IMAGES_DIR}/conformance"
+if (( WORKERS > 0 )); then
+	for i in $(mn_nodes); do mn_node "${i}" bash "${HACK_DIR}/node/node.sh" images "${IMAGES_DIR}/conformance"; done
+else
+	"${NODE_SH[@]}" images "${IMAGES_DIR}/conformance"
+fi
 "${BIN_DIR}/e2e.test" --version >&2
 
 # ---- the run
