@@ -347,10 +347,10 @@ func TestWaitSelfHostedServing(t *testing.T) {
 	closed.Host = "https://" + closedAddr(t)
 	var reports []string
 	report := func(s string) { reports = append(reports, s) }
-	if err := waitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, func(*version.Info) bool { return false }, 3, 20*time.Second, report); err != nil {
+	if err := waitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, func(*version.Info) bool { return false }, 3, 20*time.Second, report, nil); err != nil {
 		t.Fatalf("waitSelfHostedServing: %v", err)
 	}
-	err := waitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, tempcontrolplane.IsTemporary, 1, 700*time.Millisecond, report)
+	err := waitSelfHostedServing(ctx, []*rest.Config{closed, cp.Admin}, tempcontrolplane.IsTemporary, 1, 700*time.Millisecond, report, nil)
 	if err == nil || !strings.Contains(err.Error(), "reached the temporary apiserver") {
 		t.Errorf("only the temporary apiserver answers: err = %v", err)
 	}

@@ -293,7 +293,9 @@ func (f *flow) placeAPIServer(ctx context.Context) error {
 func (f *flow) handOver(ctx context.Context) error {
 	loopback := rest.CopyConfig(f.admin)
 	loopback.Host = assets.LoopbackURL(f.cfg)
-	if err := waitSelfHostedServing(ctx, []*rest.Config{loopback, f.admin}, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report); err != nil {
+	begin := time.Now()
+	changed := func(state string) { f.p.Detailf("hand-over", "+%s %s", ui.Seconds(time.Since(begin)), state) }
+	if err := waitSelfHostedServing(ctx, []*rest.Config{loopback, f.admin}, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report, changed); err != nil {
 		return err
 	}
 	start := time.Now()

@@ -3,6 +3,7 @@ package start
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -43,18 +44,43 @@ type isTemporary func(*version.Info) bool
 // before kube-apiserver bound the wildcard address; there the kernel's
 // SO_REUSEPORT spreading sends some fresh connections past the temporary
 // apiserver).
-func waitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp isTemporary, need int, timeout time.Duration, report func(string)) error {
-	served := 0
+//
+// changed, if not nil, gets every new state as it comes (start -v 1 prints
+// them with their time: which of kube-apiserver's readiness checks pass
+// last is most of the hand-over).
+func waitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp isTemporary, need int, timeout time.Duration, report, changed func(string)) error {
+	served, last := 0, ""
 	return waitFor(ctx, "the self-hosted kube-apiserver to serve", timeout, report, func(ctx context.Context) (bool, string) {
 		// Once one probe passes, the next ones follow at once: each is a new
 		// connection, which is what the count is about, not time.
 		for {
 			ok, state := probeSelfHosted(ctx, cfgs, isTemp, &served, need)
+			if changed != nil && state != last {
+				changed(state)
+				last = state
+			}
 			if !ok || served >= need {
 				return ok && served >= need, state
 			}
 		}
 	})
+}
+
+// failedCheck is one failing check in a /readyz answer ("[-]NAME failed").
+var failedCheck = regexp.MustCompile(`\[-\]([^\s\\]+) failed`)
+
+// readyzFailures names the checks a failed /readyz answer lists as failing
+// (client-go quotes the answer's text in its error), or returns the error's
+// text when it lists none.
+func readyzFailures(err error) string {
+	var names []string
+	for _, m := range failedCheck.FindAllStringSubmatch(err.Error(), -1) {
+		names = append(names, m[1])
+	}
+	if len(names) == 0 {
+		return err.Error()
+	}
+	return "not ready: " + strings.Join(names, ", ")
 }
 
 // probeSelfHosted is one probe of waitSelfHostedServing over a fresh
@@ -81,7 +107,7 @@ func probeSelfHosted(ctx context.Context, cfgs []*rest.Config, isTemp isTemporar
 	}
 	if err := c.Ready(ctx); err != nil {
 		*served = 0
-		return false, "kube-apiserver /readyz: " + err.Error()
+		return false, "kube-apiserver /readyz: " + readyzFailures(err)
 	}
 	if err := c.CanRead(ctx); err != nil {
 		*served = 0
