@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,8 +53,42 @@ func (c *Client) Close() { c.hc.CloseIdleConnections() }
 func (c *Client) Version() (*version.Info, error) { return c.Discovery().ServerVersion() }
 
 // Ready fails unless /readyz answers 200.
+// A /readyz that is not 200 but lists its failing checks ("[-]NAME failed")
+// fails with *NotReadyError, which names them.
 func (c *Client) Ready(ctx context.Context) error {
-	return c.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	body, err := c.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Raw()
+	if err == nil {
+		return nil
+	}
+	if checks := failedChecks(body); len(checks) > 0 {
+		return &NotReadyError{Checks: checks, Err: err}
+	}
+	return err
+}
+
+// NotReadyError is a /readyz answer other than 200 with the checks it lists
+// as failing (client-go's own error quotes at most 2 KiB of the answer,
+// which cuts the list of kube-apiserver's ~50 checks).
+type NotReadyError struct {
+	Checks []string
+	Err    error
+}
+
+func (e *NotReadyError) Error() string { return "not ready: " + strings.Join(e.Checks, ", ") }
+func (e *NotReadyError) Unwrap() error { return e.Err }
+
+// failedChecks are the names of the "[-]NAME failed: ..." lines of a
+// /readyz or /livez answer.
+func failedChecks(body []byte) []string {
+	var names []string
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "[-]"); ok {
+			if name, _, ok := strings.Cut(rest, " failed"); ok {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
 }
 
 // CanRead fails unless the client may read the kube-system namespace:

@@ -3,7 +3,6 @@ package start
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -66,23 +65,6 @@ func waitSelfHostedServing(ctx context.Context, cfgs []*rest.Config, isTemp isTe
 	})
 }
 
-// failedCheck is one failing check in a /readyz answer ("[-]NAME failed").
-var failedCheck = regexp.MustCompile(`\[-\]([^\s\\]+) failed`)
-
-// readyzFailures names the checks a failed /readyz answer lists as failing
-// (client-go quotes the answer's text in its error), or returns the error's
-// text when it lists none.
-func readyzFailures(err error) string {
-	var names []string
-	for _, m := range failedCheck.FindAllStringSubmatch(err.Error(), -1) {
-		names = append(names, m[1])
-	}
-	if len(names) == 0 {
-		return err.Error()
-	}
-	return "not ready: " + strings.Join(names, ", ")
-}
-
 // probeSelfHosted is one probe of waitSelfHostedServing over a fresh
 // connection; served counts the probes in a row that kube-apiserver passed.
 func probeSelfHosted(ctx context.Context, cfgs []*rest.Config, isTemp isTemporary, served *int, need int) (bool, string) {
@@ -107,7 +89,7 @@ func probeSelfHosted(ctx context.Context, cfgs []*rest.Config, isTemp isTemporar
 	}
 	if err := c.Ready(ctx); err != nil {
 		*served = 0
-		return false, "kube-apiserver /readyz: " + readyzFailures(err)
+		return false, "kube-apiserver /readyz: " + err.Error()
 	}
 	if err := c.CanRead(ctx); err != nil {
 		*served = 0
