@@ -139,8 +139,8 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 
 // Listen binds the API port, which Start then serves on; Start binds it
 // itself if Listen was not called. Bound before etcd starts (or, in a
-// recovery, before the restored member does), a client's connection — the
-// kubelet's, retrying since it started — waits in the listen backlog until
+// recovery, as soon as the restored member takes connections), a client's
+// connection — the kubelet's, retrying since it started — waits in the listen backlog until
 // the apiserver serves, instead of being refused and sent into its
 // reflectors' exponential back-off, which made the kubelet see the first
 // kube-apiserver pod up to seconds late. Stop closes the port again.
