@@ -137,11 +137,12 @@ func rollStep(ctx context.Context, o Options, a *kubeapply.Applier, cs kubernete
 	if previous == nil {
 		return fmt.Errorf("%s %s did not serve within %s: %w\n%s", s.Kind, s.Name, o.ComponentTimeout, werr, diag)
 	}
-	o.Logf("rollback", "%s did not serve on %s within %s; rolling it back to %s", s.Name, s.To, o.ComponentTimeout, s.From)
+	rbTimeout := rollBackTimeout(o.ComponentTimeout, previous)
+	o.Logf("rollback", "%s did not serve on %s within %s; rolling it back to %s (waiting up to %s)", s.Name, s.To, o.ComponentTimeout, s.From, rbTimeout)
 	rctx := context.WithoutCancel(ctx)
 	rberr := rollBack(rctx, a, previous)
 	if rberr == nil {
-		rberr = g.waitRolledBack(rctx, s, o.ComponentTimeout)
+		rberr = g.waitRolledBack(rctx, s, rbTimeout)
 	}
 	if rberr != nil {
 		return fmt.Errorf("%s %s did not serve on %s: %w\n%s\nAND ITS ROLL-BACK FAILED: %v\nthe etcd snapshot taken first restores the cluster as it was: bootstrap recover --etcd-backup",
@@ -150,6 +151,21 @@ func rollStep(ctx context.Context, o Options, a *kubeapply.Applier, cs kubernete
 	o.Logf("rollback", "%s is back on %s and serves", s.Name, s.From)
 	return fmt.Errorf("%s %s did not serve on %s within %s, so it was rolled back to %s, which serves; the asset dir is restored.\n%v\n%s",
 		s.Kind, s.Name, s.To, o.ComponentTimeout, s.From, werr, diag)
+}
+
+// rollBackTimeout is the roll-back's deadline: the component's timeout plus
+// the grace period of the pods it replaces. A roll-back may have to replace
+// a pod that still serves (a DaemonSet pod whose revision hash its
+// controller does not recognise, e.g. one placed by start on the previous
+// minor), and the controller counts the roll-back done only when that pod
+// is gone: kube-apiserver uses its whole grace period to drain (60 s
+// measured), which alone nearly filled a 75 s --component-timeout.
+func rollBackTimeout(timeout time.Duration, previous *unstructured.Unstructured) time.Duration {
+	grace, found, err := unstructured.NestedInt64(previous.Object, "spec", "template", "spec", "terminationGracePeriodSeconds")
+	if err != nil || !found {
+		grace = 30 // the API's default
+	}
+	return timeout + time.Duration(grace)*time.Second
 }
 
 // rollBack puts the previous spec back (as kubectl rollout undo puts the
