@@ -25,12 +25,17 @@ vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# OpenAPI definitions of the temporary apiserver (checked in; a test fails when stale).
+# OpenAPI definitions of the temporary apiserver (checked in; a test fails when
+# stale) and Kubernetes' default RBAC policy, from k8s.io/kubernetes in the
+# hack/k8s module (pkg/defaultrbac; the product must not import it).
+DEFAULT_RBAC := pkg/defaultrbac/policy-v1.37.yaml
 generate:
 	$(GO) generate ./pkg/tempcontrolplane/openapi
+	cd hack/k8s && $(GO) run ./gen-default-rbac > ../../$(DEFAULT_RBAC).tmp && mv ../../$(DEFAULT_RBAC).tmp ../../$(DEFAULT_RBAC)
 
 verify-generate:
 	$(GO) test ./pkg/tempcontrolplane/openapi -run TestGeneratedIsFresh
+	cd hack/k8s && $(GO) run ./gen-default-rbac | diff -u ../../$(DEFAULT_RBAC) - || { echo "$(DEFAULT_RBAC) is stale: make generate"; exit 1; }
 
 # Real-node end-to-end tests: containerd, a real kubelet, locally built
 # Kubernetes images. Root only.

@@ -126,6 +126,7 @@ func TestStartSelfHostedControlPlane(t *testing.T) {
 		t.Errorf("a bootstrap start process is still alive: %s", out)
 	}
 
+	checkDefaultRBACUntouched(t, cs)
 	checkSecurity(t, node, cs, assetDir)
 	checkWorkloadAndService(t, node, cs)
 	checkApplyIsNoOpThenRollsOut(t, assetDir, cs)

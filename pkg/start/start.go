@@ -72,6 +72,9 @@ type flow struct {
 	// bootRemoval delivers the outcome of the boot member's removal, which
 	// runs beside the phases after the hand-over.
 	bootRemoval chan error
+	// defaultRBAC delivers what the background creation of the default RBAC
+	// policy did (collected by the hand-over).
+	defaultRBAC chan string
 	// leaseRelease delivers what releaseWhenStale did with the leases that
 	// were not stale yet when the controllers were placed (recovery only).
 	leaseRelease chan []string
@@ -164,6 +167,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 		// reads etcd, in which a fresh state (a few dozen objects) is
 		// caught up and promoted.
 		phases.Phase{Name: "apiserver", Title: "Placing the first self-hosted control-plane pods", Run: f.placeAPIServer},
+		phases.Phase{Name: "default-rbac", Title: "Creating the default RBAC policy (in the background of the next phases)", Run: f.createDefaultRBACInBackground, Skip: f.skipDefaultRBAC},
 		phases.Phase{Name: "etcd-promote", Title: "Promoting the persistent etcd member once it caught up", Run: f.etcdPromote, Skip: f.skipEtcdMove},
 		phases.Phase{Name: "hand-over", Title: "Handing the API over to the self-hosted kube-apiserver", Run: f.handOver, Skip: f.skipWithoutTemp},
 		phases.Phase{Name: "etcd-cleanup", Title: "Removing the boot etcd member (in the background of the next phases)", Run: f.removeBootMemberInBackground, Skip: f.skipWithoutTemp},
@@ -298,6 +302,7 @@ func (f *flow) handOver(ctx context.Context) error {
 	if err := waitSelfHostedServing(ctx, []*rest.Config{loopback, f.admin}, tempcontrolplane.IsTemporary, 3, f.remaining(), f.report, changed); err != nil {
 		return err
 	}
+	f.defaultRBACCreated() // done long before: it uses the temporary apiserver
 	start := time.Now()
 	// Its open connections close in the background (etcd-cleanup waits for
 	// that): the in-flight requests' grace period is nobody's critical path.

@@ -1,0 +1,64 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/bootstrap-k8s/bootstrap/e2e/framework"
+	"github.com/bootstrap-k8s/bootstrap/pkg/defaultrbac"
+)
+
+// checkDefaultRBACUntouched: start created the default RBAC policy through
+// the temporary apiserver, and kube-apiserver's rbac/bootstrap-roles hook
+// found every object as it would have made it. Each object's managed fields
+// then name bootstrap alone — an update by the hook would add
+// kube-apiserver — except the aggregated cluster roles, whose rules the
+// controller-manager fills in.
+func checkDefaultRBACUntouched(t *testing.T, cs kubernetes.Interface) {
+	t.Helper()
+	p, why := defaultrbac.For(framework.KubernetesVersion, nil)
+	if p == nil {
+		t.Fatalf("no default RBAC policy for %s: %s", framework.KubernetesVersion, why)
+	}
+	ctx := context.Background()
+	rbac := cs.RbacV1()
+	check := func(kind, name string, meta metav1.Object, aggregated bool, err error) {
+		if err != nil {
+			t.Errorf("%s %s: %v", kind, name, err)
+			return
+		}
+		var managers []string
+		for _, m := range meta.GetManagedFields() {
+			if m.Manager == "kube-controller-manager" && aggregated {
+				continue
+			}
+			managers = append(managers, m.Manager+"/"+string(m.Operation))
+		}
+		if len(managers) != 1 || managers[0] != "bootstrap/Update" {
+			t.Errorf("%s %s: managed by %s; want bootstrap alone (created by start, unchanged by kube-apiserver's hook)", kind, name, strings.Join(managers, ", "))
+		}
+	}
+	for _, want := range p.ClusterRoles {
+		got, err := rbac.ClusterRoles().Get(ctx, want.Name, metav1.GetOptions{})
+		check("ClusterRole", want.Name, got, want.AggregationRule != nil, err)
+	}
+	for _, want := range p.ClusterRoleBindings {
+		got, err := rbac.ClusterRoleBindings().Get(ctx, want.Name, metav1.GetOptions{})
+		check("ClusterRoleBinding", want.Name, got, false, err)
+	}
+	for _, want := range p.Roles {
+		got, err := rbac.Roles(want.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
+		check("Role", want.Namespace+"/"+want.Name, got, false, err)
+	}
+	for _, want := range p.RoleBindings {
+		got, err := rbac.RoleBindings(want.Namespace).Get(ctx, want.Name, metav1.GetOptions{})
+		check("RoleBinding", want.Namespace+"/"+want.Name, got, false, err)
+	}
+	t.Logf("default RBAC policy: %d objects created by start, none changed by kube-apiserver", p.Len())
+}
