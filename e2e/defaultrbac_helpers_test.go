@@ -19,7 +19,7 @@ import (
 // found every object as it would have made it. Each object's managed fields
 // then name bootstrap alone — an update by the hook would add
 // kube-apiserver — except the aggregated cluster roles, whose rules the
-// controller-manager fills in.
+// controller-manager's clusterrole-aggregation-controller applies.
 func checkDefaultRBACUntouched(t *testing.T, cs kubernetes.Interface) {
 	t.Helper()
 	p, why := defaultrbac.For(framework.KubernetesVersion, nil)
@@ -35,7 +35,7 @@ func checkDefaultRBACUntouched(t *testing.T, cs kubernetes.Interface) {
 		}
 		var managers []string
 		for _, m := range meta.GetManagedFields() {
-			if m.Manager == "kube-controller-manager" && aggregated {
+			if m.Manager == "clusterrole-aggregation-controller" && aggregated {
 				continue
 			}
 			managers = append(managers, m.Manager+"/"+string(m.Operation))

@@ -22,7 +22,7 @@ func (f *flow) createDefaultRBACInBackground(ctx context.Context) error {
 	p, _ := defaultrbac.For(f.cfg.KubernetesVersion, f.cfg.APIServer.ExtraArgs)
 	cs, done := f.tempCS, make(chan string, 1)
 	f.defaultRBAC = done
-	f.p.Infof("default-rbac", "Creating the %d objects of Kubernetes %s's default RBAC policy beside the next phases", p.Len(), p.Minor)
+	f.p.Detailf("default-rbac", "%d objects of Kubernetes %s's policy, created through the temporary apiserver", p.Len(), p.Minor)
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, defaultRBACTimeout)
 		defer cancel()
