@@ -4,7 +4,7 @@
 # warm re-run cost seconds; the Go build cache makes a rebuild after a small
 # change cheap too.
 #
-# Usage: hack/build-binaries.sh [k8s] [k8s-kubeadm] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools] [conformance]
+# Usage: hack/build-binaries.sh [k8s] [k8s-kubeadm] [k8s-previous] [k8s-previous-kubeadm] [etcd] [coredns] [flannel] [tools] [conformance] [conformance-subset]
 #   (default: all but the two kubeadm groups, which only make bench needs, and
 #   conformance, which only make conformance needs)
 set -euo pipefail
@@ -173,25 +173,38 @@ build_tools() {
 # sample-apiserver and nonewprivs are the programs of the test images
 # (hack/conformance/images.sh).
 build_conformance() {
-	local moddir="${HACK_DIR}/conformance" ldflags stamp_file="${OUT_DIR}/stamps/conformance" want b ok=1
-	local outs="e2e.test ginkgo agnhost sample-apiserver nonewprivs"
+	build_conformance_suite conformance e2e.test k8s.io/kubernetes/test/e2e
+}
+
+# The CI subset's narrower suite (hack/conformance/subset): the same main with
+# only the subset's test packages, so that a cold build fits CI's budget.
+build_conformance_subset() {
+	build_conformance_suite conformance-subset e2e-subset.test ./subset
+}
+
+# build_conformance_suite GROUP BINARY PACKAGE: ginkgo, the test images'
+# programs and the suite BINARY (`go test -c` of PACKAGE in hack/conformance).
+build_conformance_suite() {
+	local group="$1" suite="$2" pkg="$3"
+	local moddir="${HACK_DIR}/conformance" ldflags stamp_file="${OUT_DIR}/stamps/${group}" want b ok=1
+	local outs="${suite} ginkgo agnhost sample-apiserver nonewprivs"
 	ldflags="$(k8s_ldflags)"
-	want="$(stamp_of "${moddir}/go.mod" "${moddir}/go.sum" "${BASH_SOURCE[0]}" <(echo "${ldflags}"))"
+	want="$(stamp_of "${moddir}/go.mod" "${moddir}/go.sum" "${moddir}/subset/subset_test.go" "${BASH_SOURCE[0]}" <(echo "${ldflags}"))"
 	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || ok=0; done
 	if [[ ${ok} == 1 && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" ]]; then
-		log "conformance: up to date (${outs})"
+		log "${group}: up to date (${outs})"
 		return 0
 	fi
-	log "conformance: building ${outs} (cold: the e2e.test link alone takes minutes on 2 cores)"
+	log "${group}: building ${outs} (cold: the ${suite} link alone takes minutes on 2 cores)"
 	local start=${SECONDS}
 	rm -f "${stamp_file}"
 	(cd "${moddir}" && "${NICE[@]}" go build -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/" \
 		github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/sample-apiserver \
 		k8s.io/kubernetes/test/images/nonewprivs)
-	(cd "${moddir}" && "${NICE[@]}" go test -c -vet=off -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/e2e.test" k8s.io/kubernetes/test/e2e)
-	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || die "conformance: ${b} missing after build"; done
+	(cd "${moddir}" && "${NICE[@]}" go test -c -vet=off -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/${suite}" "${pkg}")
+	for b in ${outs}; do [[ -x "${BIN_DIR}/${b}" ]] || die "${group}: ${b} missing after build"; done
 	echo "${want}" > "${stamp_file}"
-	log "conformance: built in $((SECONDS - start)) s"
+	log "${group}: built in $((SECONDS - start)) s"
 }
 
 groups=("$@")
@@ -207,6 +220,7 @@ for g in "${groups[@]}"; do
 	flannel) build_flannel ;;
 	tools) build_tools ;;
 	conformance) build_conformance ;;
+	conformance-subset) build_conformance_subset ;;
 	*) die "unknown group ${g}" ;;
 	esac
 done

@@ -65,8 +65,11 @@ skip_regex() {
 	echo "${out}"
 }
 
-# subset: CONFORMANCE_FOCUS=subset takes the alternation of subset.txt's entries.
+# subset: CONFORMANCE_FOCUS=subset takes the alternation of subset.txt's entries,
+# and the narrower suite that holds only their packages (hack/conformance/subset).
+SUITE=e2e.test SUITE_GROUP=conformance
 if [[ "${FOCUS}" == subset ]]; then
+	SUITE=e2e-subset.test SUITE_GROUP=conformance-subset
 	FOCUS="$(grep -v '^[[:space:]]*\(#\|$\)' "${HACK_DIR}/conformance/subset.txt" | sed 's/[[:space:]]*#.*$//' | paste -sd '|')"
 	[[ -n "${FOCUS}" ]] || die "hack/conformance/subset.txt has no entries"
 fi
@@ -117,14 +120,14 @@ teardown() {
 trap teardown EXIT
 
 # ---- e2e.test, ginkgo, the test images
-t=${SECONDS}; bash "${HACK_DIR}/build-binaries.sh" conformance etcd tools; build_s=$((SECONDS - t))
-t=${SECONDS}; bash "${HACK_DIR}/conformance/images.sh"; images_s=$((SECONDS - t))
+t=${SECONDS}; bash "${HACK_DIR}/build-binaries.sh" "${SUITE_GROUP}" etcd tools; build_s=$((SECONDS - t))
+t=${SECONDS}; CONFORMANCE_SUITE="${SUITE}" bash "${HACK_DIR}/conformance/images.sh"; images_s=$((SECONDS - t))
 if (( WORKERS > 0 )); then
 	for i in $(mn_nodes); do mn_node "${i}" bash "${HACK_DIR}/node/node.sh" images "${IMAGES_DIR}/conformance"; done
 else
 	"${NODE_SH[@]}" images "${IMAGES_DIR}/conformance"
 fi
-"${BIN_DIR}/e2e.test" --version >&2
+"${BIN_DIR}/${SUITE}" --version >&2
 
 # ---- the run
 rm -rf "${ART}"; mkdir -p "${ART}"
@@ -135,11 +138,11 @@ run_phase() { # NAME GINKGO_FLAGS...
 	local t=${SECONDS} rc=0
 	log "==== ${name}"
 	"${NODE_SH[@]}" exec -- "${BIN_DIR}/ginkgo" "${ginkgo_flags[@]}" --junit-report="junit_${name}.xml" "$@" \
-		"${BIN_DIR}/e2e.test" -- "${e2e_flags[@]}" > "${ART}/${name}.log" 2>&1 || rc=$?
+		"${BIN_DIR}/${SUITE}" -- "${e2e_flags[@]}" > "${ART}/${name}.log" 2>&1 || rc=$?
 	tail -n 30 "${ART}/${name}.log" >&2
 	log "${name}: ginkgo exit ${rc} in $((SECONDS - t)) s (log ${ART}/${name}.log)"
 }
-total_tests="$("${NODE_SH[@]}" exec -- "${BIN_DIR}/ginkgo" --dry-run -v --no-color --focus="${FOCUS}" "${BIN_DIR}/e2e.test" -- \
+total_tests="$("${NODE_SH[@]}" exec -- "${BIN_DIR}/ginkgo" --dry-run -v --no-color --focus="${FOCUS}" "${BIN_DIR}/${SUITE}" -- \
 	"${e2e_flags[@]}" 2>/dev/null | sed -n 's/^Ran \([0-9]*\) of [0-9]* Specs.*/\1/p' | tail -n1)"
 run_start=${SECONDS}
 # The framework labels the [Serial] tests "Serial": the parallel part is the

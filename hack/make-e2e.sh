@@ -9,6 +9,7 @@
 #
 # Environment:
 #   E2E_RUN=regex            only run matching tests (go test -run)
+#   E2E_CONFORMANCE=1        also run the conformance subset (two nodes) after the tests
 #   E2E_TIMEOUT=60m          go test -timeout
 #   BOOTSTRAP_E2E_KEEP=1     leave the node up after the tests (then: hack/node/node.sh down)
 #   E2E_GO_TEST_FLAGS=...    extra go test flags (e.g. -v is always on)
@@ -42,3 +43,15 @@ t=${SECONDS}
 go test -tags e2e -count=1 -p 1 -v -timeout "${E2E_TIMEOUT:-60m}" \
 	${E2E_RUN:+-run "${E2E_RUN}"} ${E2E_GO_TEST_FLAGS:-} ./e2e/... || status=$?
 log "tests: $((SECONDS - t))s, exit ${status}"
+
+# E2E_CONFORMANCE=1: the conformance subset (hack/conformance/subset.txt, docs/testing.md
+# "Conformance") on two nodes of its own after the scenarios. Off by default: on a fresh
+# machine its build, images and run add ≈ 9 min to a CI that is at its ≈ 70 min budget already.
+if [[ "${E2E_CONFORMANCE:-0}" == 1 ]]; then
+	log "==== conformance subset (CONFORMANCE_FOCUS=subset make conformance)"
+	t=${SECONDS}
+	crc=0
+	CONFORMANCE_FOCUS=subset CONFORMANCE_PROCS="${CONFORMANCE_PROCS:-4}" bash "${HACK_DIR}/conformance.sh" || crc=$?
+	log "conformance subset: $((SECONDS - t))s, exit ${crc}"
+	[[ ${crc} == 0 || ${status} != 0 ]] || status=${crc}
+fi

@@ -8,13 +8,16 @@
 # bash) with their shared libraries. Images whose recipe is not here are
 # listed as "not built"; hack/conformance/skip.txt skips the tests that need them.
 #
-# Usage: hack/conformance/images.sh   (after hack/build-binaries.sh conformance etcd tools)
+# Usage: hack/conformance/images.sh   (after hack/build-binaries.sh conformance etcd tools;
+#        CONFORMANCE_SUITE=e2e-subset.test after ... conformance-subset ...)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 OUT="${IMAGES_DIR}/conformance"
 mkdir -p "${OUT}"
-for b in e2e.test agnhost sample-apiserver nonewprivs etcd etcdctl etcdutl pause imgtool; do
+# The suite whose images are written: e2e.test, or the CI subset's e2e-subset.test.
+SUITE="${CONFORMANCE_SUITE:-e2e.test}"
+for b in "${SUITE}" agnhost sample-apiserver nonewprivs etcd etcdctl etcdutl pause imgtool; do
 	[[ -x "${BIN_DIR}/${b}" ]] || die "images: ${BIN_DIR}/${b} missing (hack/build-binaries.sh conformance etcd tools)"
 done
 BUSYBOX="${CONFORMANCE_BUSYBOX:-/bin/busybox}"
@@ -105,7 +108,7 @@ built=() missing=() n=0
 		[[ ${n} == 0 ]] || echo ","
 		echo "${img}"
 		built+=("${ref}"); n=$((n + 1))
-	done < <("${BIN_DIR}/e2e.test" --list-images | sort -u)
+	done < <("${BIN_DIR}/${SUITE}" --list-images | sort -u)
 	echo "]"
 } > "${spec}"
 mv "${spec}" "${OUT}/spec.json"
