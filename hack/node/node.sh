@@ -549,7 +549,8 @@ other_nodes_running() {
 	for p in /proc/[0-9]*; do
 		case "$(cat "${p}/comm" 2>/dev/null)" in
 		kubelet | containerd)
-			tr '\0' ' ' < "${p}/cmdline" 2>/dev/null | grep -q 'bootstrap-e2e' && return 0 ;;
+			# e2e nodes work under /var/lib/bootstrap-e2e, `make up`'s under /var/lib/bootstrap-up.
+			tr '\0' ' ' < "${p}/cmdline" 2>/dev/null | grep -qE 'bootstrap-(e2e|up)' && return 0 ;;
 		esac
 	done
 	return 1
