@@ -124,6 +124,12 @@ func rollStep(ctx context.Context, o Options, a *kubeapply.Applier, cs kubernete
 	if err != nil && !isNotFound(err) {
 		return err
 	}
+	var rev *daemonSetRevision
+	if s.Kind == "DaemonSet" && previous != nil {
+		if rev, err = currentRevision(ctx, cs, s.Name); err != nil {
+			return fmt.Errorf("reading DaemonSet %s's current revision (nothing was changed): %w", s.Name, err)
+		}
+	}
 	o.Logf("upgrade", "Rolling %s %s to %s", strings.ToLower(s.Kind), s.Name, s.To)
 	if err := a.Apply(ctx, s.obj); err != nil {
 		return fmt.Errorf("applying %s %s: %w", s.Kind, s.Name, err)
@@ -140,6 +146,11 @@ func rollStep(ctx context.Context, o Options, a *kubeapply.Applier, cs kubernete
 	rbTimeout := rollBackTimeout(o.ComponentTimeout, previous)
 	o.Logf("rollback", "%s did not serve on %s within %s; rolling it back to %s (waiting up to %s)", s.Name, s.To, o.ComponentTimeout, s.From, rbTimeout)
 	rctx := context.WithoutCancel(ctx)
+	if n, err := claimPodsForRollBack(rctx, cs, rev); err != nil {
+		o.Logf("rollback", "%v (the controller may replace those pods)", err)
+	} else if n > 0 {
+		o.Logf("rollback", "Labelled %d pod(s) that run %s with the revision hash %s, so the roll-back keeps them", n, s.From, rev.hash)
+	}
 	rberr := rollBack(rctx, a, previous)
 	if rberr == nil {
 		rberr = g.waitRolledBack(rctx, s, rbTimeout)
