@@ -39,6 +39,12 @@ const (
 	StaticPodLabel = "bootstrap.dev/static-pod"
 	// FieldManager owns what bootstrap applies with server-side apply.
 	FieldManager = "bootstrap"
+	// DaemonSetTemplateGenerationAnnotation is where the apiserver records a
+	// DaemonSet's template generation; its controller labels the pods it
+	// creates with it (DaemonSetTemplateGenerationLabel) and counts a pod so
+	// labelled as current (k8s.io/kubernetes pkg/controller/daemon/util).
+	DaemonSetTemplateGenerationAnnotation = "deprecated.daemonset.template.generation"
+	DaemonSetTemplateGenerationLabel      = "pod-template-generation"
 )
 
 // manifests renders manifests/ and static/: typed objects, one file per component.

@@ -1,13 +1,10 @@
 package defaultrbac
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 
@@ -15,10 +12,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/version"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/kubeapply"
 )
 
 //go:embed policy-v*.yaml
@@ -74,36 +73,40 @@ func For(kubernetesVersion string, apiServerArgs map[string]string) (*Policy, st
 
 // Parse reads a generated policy file.
 func Parse(data []byte) (*Policy, error) {
+	objs, err := kubeapply.Decode(data)
+	if err != nil {
+		return nil, err
+	}
 	p := &Policy{}
-	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			return p, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
-			continue
-		}
-		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(doc, nil, nil)
-		if err != nil {
-			return nil, err
-		}
-		switch o := obj.(type) {
-		case *rbacv1.ClusterRole:
-			p.ClusterRoles = append(p.ClusterRoles, o)
-		case *rbacv1.ClusterRoleBinding:
-			p.ClusterRoleBindings = append(p.ClusterRoleBindings, o)
-		case *rbacv1.Role:
-			p.Roles = append(p.Roles, o)
-		case *rbacv1.RoleBinding:
-			p.RoleBindings = append(p.RoleBindings, o)
+	for _, u := range objs {
+		var err error
+		switch u.GetKind() {
+		case "ClusterRole":
+			err = into(u, &p.ClusterRoles)
+		case "ClusterRoleBinding":
+			err = into(u, &p.ClusterRoleBindings)
+		case "Role":
+			err = into(u, &p.Roles)
+		case "RoleBinding":
+			err = into(u, &p.RoleBindings)
 		default:
-			return nil, fmt.Errorf("unexpected %T in the policy", obj)
+			err = fmt.Errorf("unexpected %s in the policy", u.GetKind())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
+	return p, nil
+}
+
+// into converts u to the typed object T and appends it to list.
+func into[T any](u *unstructured.Unstructured, list *[]*T) error {
+	obj := new(T)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(u.Object, obj, true); err != nil {
+		return err
+	}
+	*list = append(*list, obj)
+	return nil
 }
 
 // Create creates every object of the policy that does not exist yet, with
@@ -190,16 +193,4 @@ func runAll(creates []func() error, workers int) (int, error) {
 	close(next)
 	wg.Wait()
 	return int(created.Load()), errors.Join(errs...)
-}
-
-// stripComments drops whole-line comments: the file's header is a document
-// of its own.
-func stripComments(doc []byte) []byte {
-	var out [][]byte
-	for _, l := range bytes.Split(doc, []byte("\n")) {
-		if !bytes.HasPrefix(bytes.TrimSpace(l), []byte("#")) {
-			out = append(out, l)
-		}
-	}
-	return bytes.Join(out, []byte("\n"))
 }

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/utils/dump"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
 // The first kube-apiserver pod is created the way the DaemonSet controller
@@ -22,21 +24,14 @@ import (
 // controller-revision-hash equals the hash of the current template
 // (k8s.io/kubernetes pkg/controller/daemon/util.IsPodUpdated); both are set.
 
-// templateGenerationAnnotation is where the apiserver records a DaemonSet's
-// template generation; the controller labels pods with it.
-const (
-	templateGenerationAnnotation = "deprecated.daemonset.template.generation"
-	templateGenerationLabel      = "pod-template-generation"
-)
-
 // daemonSetPodTemplate returns the template the DaemonSet controller would
 // create ds's pod on node from: its generation and revision-hash labels,
 // the tolerations every daemon pod gets, and node affinity to node.
 func daemonSetPodTemplate(ds *appsv1.DaemonSet, node string) corev1.PodTemplateSpec {
 	t := *ds.Spec.Template.DeepCopy()
 	t.Labels = withLabel(t.Labels, appsv1.DefaultDaemonSetUniqueLabelKey, controllerHash(&ds.Spec.Template, ds.Status.CollisionCount))
-	if g, ok := ds.Annotations[templateGenerationAnnotation]; ok {
-		t.Labels[templateGenerationLabel] = g
+	if g, ok := ds.Annotations[assets.DaemonSetTemplateGenerationAnnotation]; ok {
+		t.Labels[assets.DaemonSetTemplateGenerationLabel] = g
 	}
 	addDaemonTolerations(&t.Spec)
 	t.Spec.Affinity = nodeNameAffinity(t.Spec.Affinity, node)

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
 func hashTestTemplate() corev1.PodTemplateSpec {
@@ -35,13 +37,13 @@ func TestControllerHashMatchesKubernetes(t *testing.T) {
 
 func TestDaemonSetPodTemplate(t *testing.T) {
 	ds := &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver", Annotations: map[string]string{templateGenerationAnnotation: "3"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver", Annotations: map[string]string{assets.DaemonSetTemplateGenerationAnnotation: "3"}},
 		Spec:       appsv1.DaemonSetSpec{Template: hashTestTemplate()},
 	}
 	ds.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Operator: corev1.TolerationOpExists}}
 	got := daemonSetPodTemplate(ds, "node-1")
-	if got.Labels[templateGenerationLabel] != "3" {
-		t.Errorf("pod-template-generation = %q, want the DaemonSet's 3", got.Labels[templateGenerationLabel])
+	if got.Labels[assets.DaemonSetTemplateGenerationLabel] != "3" {
+		t.Errorf("pod-template-generation = %q, want the DaemonSet's 3", got.Labels[assets.DaemonSetTemplateGenerationLabel])
 	}
 	if got.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] != controllerHash(&ds.Spec.Template, nil) {
 		t.Errorf("controller-revision-hash = %q, want the hash of the DaemonSet's template", got.Labels[appsv1.DefaultDaemonSetUniqueLabelKey])

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
-
 	"github.com/bootstrap-k8s/bootstrap/pkg/defaultrbac"
 	"github.com/bootstrap-k8s/bootstrap/pkg/endpoints"
-	"github.com/bootstrap-k8s/bootstrap/pkg/etcdutil"
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
@@ -36,7 +33,7 @@ func (f *flow) createDefaultRBACInBackground(ctx context.Context) error {
 		// made it lose its first raft request (publishing itself, sent just
 		// before the leader's snapshot reset its peers) and wait out etcd's
 		// 7 s request timeout: start took 11–13 s instead of 6 (3 of 3 runs).
-		if err := waitServes(ctx, f.o.AssetDir, member); err != nil {
+		if err := waitEtcdServing(ctx, f.o.AssetDir, []string{member}, defaultRBACTimeout, nil, nil); err != nil {
 			done <- fmt.Sprintf("Default RBAC policy: not created, kube-apiserver creates it (the persistent etcd member did not serve within %s: %v)", ui.Seconds(time.Since(begin)), err)
 			return
 		}
@@ -49,14 +46,6 @@ func (f *flow) createDefaultRBACInBackground(ctx context.Context) error {
 		done <- fmt.Sprintf("Default RBAC policy: %d of %d objects created in %s, after %s for the persistent etcd member to serve (the others existed)", created, p.Len(), ui.Seconds(time.Since(begin)-waited), ui.Seconds(waited))
 	}()
 	return nil
-}
-
-// waitServes polls until the etcd member at ep completes a TLS handshake,
-// which etcd does only once it serves.
-func waitServes(ctx context.Context, assetDir, ep string) error {
-	return wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		return etcdutil.ProbeEndpoint(ctx, assetDir, ep) == nil, nil
-	})
 }
 
 func (f *flow) skipDefaultRBAC(context.Context) (string, error) {

@@ -6,22 +6,19 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
-// The DaemonSet controller's labels and annotation (k8s.io/api apps/v1).
-const (
-	templateGenerationLabel      = "pod-template-generation"
-	templateGenerationAnnotation = "deprecated.daemonset.template.generation"
-)
-
-// daemonSetRevision is what a DaemonSet ran before a roll-out: the hash of
-// its current ControllerRevision and its template generation.
+// daemonSetRevision is what a DaemonSet ran before a roll-out: the
+// DaemonSet as it was, its pods' selector and its current ControllerRevision's hash.
 type daemonSetRevision struct {
-	name, hash, generation string
+	ds       *appsv1.DaemonSet
+	selector labels.Selector
+	hash     string
 }
 
 // currentRevision reads the revision a DaemonSet's pods run before a
@@ -49,7 +46,7 @@ func currentRevision(ctx context.Context, cs kubernetes.Interface, name string) 
 	if cur == nil || cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == "" {
 		return nil, nil
 	}
-	return &daemonSetRevision{name: name, hash: cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey], generation: ds.Annotations[templateGenerationAnnotation]}, nil
+	return &daemonSetRevision{ds: ds, selector: sel, hash: cur.Labels[appsv1.DefaultDaemonSetUniqueLabelKey]}, nil
 }
 
 // claimPodsForRollBack labels the DaemonSet's pods that ran the revision
@@ -66,26 +63,22 @@ func currentRevision(ctx context.Context, cs kubernetes.Interface, name string) 
 // one CI run. Only pods of the recorded template generation are touched:
 // they run exactly the template the roll-back puts back.
 func claimPodsForRollBack(ctx context.Context, cs kubernetes.Interface, rev *daemonSetRevision) (int, error) {
-	if rev == nil || rev.generation == "" {
+	if rev == nil {
 		return 0, nil
 	}
-	ds, err := cs.AppsV1().DaemonSets(assets.KubeSystem).Get(ctx, rev.name, metav1.GetOptions{})
-	if err != nil {
-		return 0, err
+	generation := rev.ds.Annotations[assets.DaemonSetTemplateGenerationAnnotation]
+	if generation == "" {
+		return 0, nil
 	}
-	sel, err := metav1.LabelSelectorAsSelector(ds.Spec.Selector)
-	if err != nil {
-		return 0, err
-	}
-	pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	pods, err := cs.CoreV1().Pods(assets.KubeSystem).List(ctx, metav1.ListOptions{LabelSelector: rev.selector.String()})
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if !metav1.IsControlledBy(p, ds) || p.DeletionTimestamp != nil ||
-			p.Labels[templateGenerationLabel] != rev.generation || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev.hash {
+		if !metav1.IsControlledBy(p, rev.ds) || p.DeletionTimestamp != nil ||
+			p.Labels[assets.DaemonSetTemplateGenerationLabel] != generation || p.Labels[appsv1.DefaultDaemonSetUniqueLabelKey] == rev.hash {
 			continue
 		}
 		patch := fmt.Sprintf(`{"metadata":{"labels":{%q:%q}}}`, appsv1.DefaultDaemonSetUniqueLabelKey, rev.hash)

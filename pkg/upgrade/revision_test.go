@@ -31,7 +31,7 @@ func TestClaimPodsForRollBack(t *testing.T) {
 	labels := map[string]string{"app": "web"}
 	podSpec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}
 	ds, err := cs.AppsV1().DaemonSets(ns).Create(ctx, &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{templateGenerationAnnotation: "1"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{assets.DaemonSetTemplateGenerationAnnotation: "1"}},
 		Spec: appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: podSpec}},
 	}, metav1.CreateOptions{})
@@ -55,10 +55,10 @@ func TestClaimPodsForRollBack(t *testing.T) {
 		}
 	}
 	pods := map[string]map[string]string{
-		"placed":     withHash("bootstrap-hash", map[string]string{templateGenerationLabel: "1"}), // relabelled
-		"older":      withHash("old0", map[string]string{templateGenerationLabel: "0"}),           // another generation: kept
-		"current":    withHash("cur1", map[string]string{templateGenerationLabel: "1"}),           // already right
-		"not-the-ds": withHash("x", map[string]string{templateGenerationLabel: "1"}),              // no owner
+		"placed":     withHash("bootstrap-hash", map[string]string{assets.DaemonSetTemplateGenerationLabel: "1"}), // relabelled
+		"older":      withHash("old0", map[string]string{assets.DaemonSetTemplateGenerationLabel: "0"}),           // another generation: kept
+		"current":    withHash("cur1", map[string]string{assets.DaemonSetTemplateGenerationLabel: "1"}),           // already right
+		"not-the-ds": withHash("x", map[string]string{assets.DaemonSetTemplateGenerationLabel: "1"}),              // no owner
 	}
 	for name, l := range pods {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}, Spec: podSpec}
@@ -71,7 +71,7 @@ func TestClaimPodsForRollBack(t *testing.T) {
 	}
 
 	rev, err := currentRevision(ctx, cs, "web")
-	if err != nil || rev == nil || rev.hash != "cur1" || rev.generation != "1" {
+	if err != nil || rev == nil || rev.hash != "cur1" || rev.ds.Annotations[assets.DaemonSetTemplateGenerationAnnotation] != "1" {
 		t.Fatalf("currentRevision = %+v, %v; want hash cur1, generation 1", rev, err)
 	}
 	n, err := claimPodsForRollBack(ctx, cs, rev)
