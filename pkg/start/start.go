@@ -346,6 +346,19 @@ func (f *flow) placeDeployments(ctx context.Context, phase string) error {
 			return err
 		}
 		f.p.Infof(phase, "%s", placed(pod, created, f.cfg.Node.Name))
+		// Before the hand-over of a recovery, while the kubelet only starts
+		// what it finds (surplus.go); once kube-apiserver serves, the
+		// replicas run and are left be.
+		if !f.o.Mode.recovering() || f.temp == nil {
+			continue
+		}
+		said, err := holdBackSurplusReplicas(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name, pod)
+		for _, s := range said {
+			f.p.Infof(phase, "%s", s)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
