@@ -109,7 +109,7 @@ build_coredns() {
 		return 0
 	fi
 	local stamp_file="${OUT_DIR}/stamps/coredns"
-	local want; want="$(stamp_of "${HACK_DIR}/coredns/go.mod" "${HACK_DIR}/coredns/go.sum" "${BASH_SOURCE[0]}")"
+	local want; want="$(stamp_of "${HACK_DIR}/coredns/go.mod" "${HACK_DIR}/coredns/go.sum" "${HACK_DIR}/coredns/main.go" "${BASH_SOURCE[0]}")"
 	if [[ -x "${BIN_DIR}/coredns" && -f "${stamp_file}" && "$(cat "${stamp_file}")" == "${want}" ]]; then
 		log "coredns: up to date"
 		return 0
@@ -117,11 +117,19 @@ build_coredns() {
 	log "coredns: building"
 	local start=${SECONDS}
 	rm -f "${stamp_file}"
-	if ! (cd "${HACK_DIR}/coredns" && "${NICE[@]}" go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/coredns" github.com/coredns/coredns); then
+	if ! (cd "${HACK_DIR}/coredns" && "${NICE[@]}" go build -trimpath -ldflags "-s -w" -o "${BIN_DIR}/coredns" .); then
 		log "coredns: BUILD FAILED; e2e treats CoreDNS as absent"
 		rm -f "${BIN_DIR}/coredns"
 		return 0
 	fi
+	# hack/coredns/main.go has a chosen list of plugins: each directive of
+	# the Corefile bootstrap renders must be among them.
+	local plugins d
+	plugins="$("${BIN_DIR}/coredns" -plugins)"
+	for d in $(sed -n 's/^    \([a-z0-9_]*\).*/\1/p' "${REPO_ROOT}/manifests/Corefile.tmpl"); do
+		grep -qE "^[[:space:]]*(dns\.)?${d}$" <<<"${plugins}" ||
+			die "coredns: the Corefile's plugin ${d} is not in hack/coredns/main.go's list (coredns -plugins: ${plugins//$'\n'/ })"
+	done
 	echo "${want}" > "${stamp_file}"
 	log "coredns: built in $((SECONDS - start)) s"
 }
