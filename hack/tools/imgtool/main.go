@@ -304,7 +304,9 @@ func build(img image, out string) (bool, error) {
 	}
 	data := layer.buf.Bytes()
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-		tarball.WithCompressionLevel(gzip.BestSpeed))
+		// Cached: the digest, the size and the write each read the
+		// compressed layer, and without the cache each gzipped it again.
+		tarball.WithCompressionLevel(gzip.BestSpeed), tarball.WithCompressedCaching)
 	if err != nil {
 		return false, err
 	}
