@@ -188,9 +188,10 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 		return
 	}
 	// Power cuts of the same cluster: the guard brings it back.
+	var since time.Time // when the node last came back (every container is newer)
 	for c := 1; c <= powerCycles; c++ {
 		node.PowerCut(t)
-		since := node.PowerOn(t, assetDir)
+		since = node.PowerOn(t, assetDir)
 		res, err := framework.WaitPowerCycle(context.Background(), assets.Path(assetDir, assets.AdminKubeconfig), since, 5*time.Minute)
 		if err != nil {
 			t.Fatalf("power cycle %d: %v", c, err)
@@ -199,7 +200,7 @@ func runBootstrap(t *testing.T, rep *Report, i int, recover bool) {
 		t.Logf("power cycle %d: %s", c, res)
 	}
 	for r := 1; r <= recoveries(); r++ {
-		runRecovery(t, rep, node, cs, assetDir, fmt.Sprintf("A%d-recover%d", i, r))
+		since = runRecovery(t, rep, node, cs, assetDir, fmt.Sprintf("A%d-recover%d", i, r), since)
 	}
 }
 
@@ -213,12 +214,13 @@ func recoveries() int {
 	return 3
 }
 
-// runRecovery is one recovery of the running cluster on node: backup, the
-// permanent loss of the control plane (DestroyControlPlane), `bootstrap
-// recover --etcd-backup` timed to its exit, then a wait until every replica
-// of the controllers is back, so that the next backup holds what a real
-// one does.
-func runRecovery(t *testing.T, rep *Report, node *framework.Node, cs kubernetes.Interface, assetDir, name string) {
+// runRecovery is one recovery of the running cluster on node: once every
+// replica of the controllers runs again since the last recovery (so that
+// the backup holds what a real one does), a backup, the permanent loss of
+// the control plane (DestroyControlPlane), and `bootstrap recover
+// --etcd-backup` timed to its exit. It returns when the recovery began.
+func runRecovery(t *testing.T, rep *Report, node *framework.Node, cs kubernetes.Interface, assetDir, name string, since time.Time) time.Time {
+	waitReplicasBack(t, cs, since)
 	backup := node.BackupEtcd(t, assetDir)
 	node.DestroyControlPlane(t, assetDir)
 	recoverAt := time.Now()
@@ -239,10 +241,18 @@ func runRecovery(t *testing.T, rep *Report, node *framework.Node, cs kubernetes.
 	}
 	rep.Recover = append(rep.Recover, d.Seconds())
 	t.Logf("%s: %.2fs", name, d.Seconds())
-	// The restored Deployments' status is the backup's: count the pods
-	// that run in containers started since the recovery began, Ready.
+	if err := os.Remove(backup); err != nil { // backup never replaces a file
+		t.Fatal(err)
+	}
+	return recoverAt
+}
+
+// waitReplicasBack waits until every replica of the controller-manager and
+// scheduler Deployments is Ready in containers started since since: a
+// restored Deployment's status is the backup's, so the pods are counted.
+func waitReplicasBack(t *testing.T, cs kubernetes.Interface, since time.Time) {
 	for _, dep := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
-		framework.WaitT(t, "every replica of "+dep+" back", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
+		framework.WaitT(t, "every replica of "+dep+" running", 3*time.Minute, func(ctx context.Context) (bool, string, error) {
 			dp, err := cs.AppsV1().Deployments(assets.KubeSystem).Get(ctx, dep, metav1.GetOptions{})
 			if err != nil {
 				return false, "", err
@@ -253,12 +263,12 @@ func runRecovery(t *testing.T, rep *Report, node *framework.Node, cs kubernetes.
 			}
 			var fresh int32
 			for _, p := range pods.Items {
-				if p.DeletionTimestamp == nil && freshAndReady(&p, recoverAt) {
+				if p.DeletionTimestamp == nil && freshAndReady(&p, since) {
 					fresh++
 				}
 			}
 			want := ptr.Deref(dp.Spec.Replicas, 1)
-			return fresh >= want, fmt.Sprintf("%d of %d replicas Ready in containers started since the recovery", fresh, want), nil
+			return fresh >= want, fmt.Sprintf("%d of %d replicas Ready in containers started since %s", fresh, want, since.Format(time.TimeOnly)), nil
 		})
 	}
 }

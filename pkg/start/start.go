@@ -78,6 +78,9 @@ type flow struct {
 	// leaseRelease delivers what releaseWhenStale did with the leases that
 	// were not stale yet when the controllers were placed (recovery only).
 	leaseRelease chan []string
+	// early: the temporary apiserver's start that a recovery from a saved
+	// state begins while the restored member starts (temp.go).
+	early *earlyTemp
 }
 
 // Run brings up the self-hosted control plane described by the asset dir.
@@ -140,6 +143,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 				p.Linef("%v", rerr)
 			}
 		}
+		f.abandonEarlyTemp()
 		if f.temp != nil {
 			f.temp.Stop()
 		}

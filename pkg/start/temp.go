@@ -32,7 +32,69 @@ func (f *flow) restore(ctx context.Context) error {
 	// kubelet creates a static pod's mirror pod before its sandbox, and a
 	// request that hangs in the backlog held etcd's start for 20 s, where a
 	// refused one fails at once.
-	return waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report, f.temp.Listen)
+	//
+	// The temporary apiserver is built while the member elects itself
+	// (startTempEarly): a restored single member waits 0.1-1.0 s of
+	// randomised election timeout before it serves, and the build (0.3-0.45
+	// s) used to follow it, on the critical path of the kubelet's first
+	// list of its pods.
+	early := func() error {
+		if err := f.temp.Listen(); err != nil {
+			return err
+		}
+		f.startTempEarly(ctx)
+		return nil
+	}
+	err := waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report, early)
+	if err != nil {
+		f.abandonEarlyTemp()
+	}
+	return err
+}
+
+// earlyTemp is the temporary apiserver's start begun by the restore phase.
+type earlyTemp struct {
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func (f *flow) startTempEarly(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	e := &earlyTemp{done: make(chan error, 1), cancel: cancel}
+	f.early = e
+	temp := f.temp
+	go func() { e.done <- temp.Start(ctx) }()
+}
+
+// abandonEarlyTemp stops an early start and waits for it to return (Start
+// stops what it started when it fails), so that nothing runs behind the
+// flow's own clean-up.
+func (f *flow) abandonEarlyTemp() {
+	if f.early == nil {
+		return
+	}
+	f.early.cancel()
+	<-f.early.done
+	f.early = nil
+}
+
+// earlyTempStarted collects an early start: true when the temporary
+// apiserver serves. A failed one (the member took longer than the
+// apiserver's own ready timeout, say) is said and left for a fresh start.
+func (f *flow) earlyTempStarted() bool {
+	e := f.early
+	if e == nil {
+		return false
+	}
+	f.early = nil
+	err := <-e.done
+	e.cancel()
+	if err != nil {
+		f.p.Detailf("temp-control-plane", "The temporary apiserver started beside the restored member did not come up (%v): starting it again", err)
+		f.temp = nil
+		return false
+	}
+	return true
 }
 
 // etcdEndpoints is the etcd a recovery works on: the one given, or the
@@ -45,11 +107,13 @@ func (f *flow) etcdEndpoints() []string {
 }
 
 func (f *flow) startTemp(ctx context.Context) error {
-	if err := f.newTemp(); err != nil {
-		return err
-	}
-	if err := f.temp.Start(ctx); err != nil {
-		return err
+	if !f.earlyTempStarted() {
+		if err := f.newTemp(); err != nil {
+			return err
+		}
+		if err := f.temp.Start(ctx); err != nil {
+			return err
+		}
 	}
 	var err error
 	f.tempCS, err = kubernetes.NewForConfig(f.temp.AdminConfig())

@@ -8,12 +8,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/apimachinery/pkg/util/wait"
 	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/authentication/request/x509"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -27,6 +29,7 @@ import (
 	"k8s.io/client-go/rest"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/compatibility"
+	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
 
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
@@ -137,8 +140,19 @@ func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*generica
 		return nil, nil, fmt.Errorf("installing API groups: %w", err)
 	}
 	// readyz includes post-start hooks: ready means the system namespaces exist.
+	// A hook's error ends the process (k8s.io/apiserver exits on it), so a
+	// transient one is retried: a recovery starts this apiserver while the
+	// restored etcd member still elects itself, and writes fail until then.
 	if err := s.AddPostStartHook("bootstrap-system-namespaces", func(hc genericapiserver.PostStartHookContext) error {
-		return createSystemNamespaces(hc, hc.LoopbackClientConfig)
+		var last error
+		err := wait.PollUntilContextCancel(hc, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			last = createSystemNamespaces(ctx, hc.LoopbackClientConfig)
+			return last == nil, nil
+		})
+		if err != nil && last != nil {
+			klog.InfoS("Stopped creating the system namespaces", "reason", err, "lastError", last)
+		}
+		return nil // stopped with the server: nothing to report
 	}); err != nil {
 		return nil, nil, err
 	}
