@@ -81,6 +81,9 @@ type flow struct {
 	// early: the temporary apiserver's start that a recovery from a saved
 	// state begins while the restored member starts (temp.go).
 	early *earlyTemp
+	// etcdServes is closed once the restored member serves (Restore mode):
+	// the early temporary apiserver serves from then on.
+	etcdServes chan struct{}
 }
 
 // Run brings up the self-hosted control plane described by the asset dir.
@@ -163,6 +166,7 @@ func Run(ctx context.Context, o Options, p *ui.Printer) (err error) {
 				return "", nil
 			}},
 		phases.Phase{Name: "temp-control-plane", Title: f.tempTitle(), Run: f.startTemp, Skip: f.skipTemp},
+		phases.Phase{Name: "hold-back", Title: "Holding back the saved surplus controller replicas on this node", Run: f.holdBack, Skip: f.skipHoldBack},
 		phases.Phase{Name: "etcd", Title: "Adding the persistent etcd member (static pod) as a learner", Run: f.etcdJoin, Skip: f.skipEtcdMove},
 		phases.Phase{Name: "apply", Title: "Applying " + assets.ManifestsDir + " in tiers", Run: f.apply},
 		phases.Phase{Name: "node", Title: "Waiting for the kubelet to register node " + cfg.Node.Name, Run: f.node},
@@ -350,19 +354,6 @@ func (f *flow) placeDeployments(ctx context.Context, phase string) error {
 			return err
 		}
 		f.p.Infof(phase, "%s", placed(pod, created, f.cfg.Node.Name))
-		// Before the hand-over of a recovery, while the kubelet only starts
-		// what it finds (surplus.go); once kube-apiserver serves, the
-		// replicas run and are left be.
-		if !f.o.Mode.recovering() || f.temp == nil {
-			continue
-		}
-		said, err := holdBackSurplusReplicas(ctx, f.cs(), assets.KubeSystem, name, f.cfg.Node.Name, pod)
-		for _, s := range said {
-			f.p.Infof(phase, "%s", s)
-		}
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"sort"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
 // A recovery starts from a saved state in which every replica of the
@@ -26,14 +29,50 @@ import (
 // pods of these two Deployments on this node are touched: never a user's
 // workload, never another node's replica, never the pod that is kept.
 
-// holdBackSurplusReplicas deletes the live pods of Deployment name bound to
-// node except keep (the one placement claimed). It returns what it did, one
-// line a pod.
-func holdBackSurplusReplicas(ctx context.Context, cs kubernetes.Interface, ns, name, node string, keep *corev1.Pod) ([]string, error) {
-	d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("reading Deployment %s/%s: %w", ns, name, err)
+// holdBack is the phase that does it, right after the temporary
+// apiserver is up: the kubelet lists its pods at its first 1 s check after
+// its Node informer synced against it, and what it listed it starts. The
+// pod kept is the one placement claims later (claimPod: the first live one
+// bound here).
+func (f *flow) holdBack(ctx context.Context) error {
+	ns, node := assets.KubeSystem, f.cfg.Node.Name
+	for _, name := range []string{assets.KubeControllerManager, assets.KubeScheduler} {
+		d, err := f.cs().AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue // the saved state lacks it: apply creates it, with no pod to hold back
+		}
+		if err != nil {
+			return fmt.Errorf("reading Deployment %s/%s: %w", ns, name, err)
+		}
+		keep, err := claimPod(ctx, f.cs(), ns, d.Spec.Template.Labels, node, replicaSetOf(ctx, f.cs(), d))
+		if err != nil || keep == nil {
+			return err
+		}
+		said, err := holdBackSurplusReplicas(ctx, f.cs(), d, node, keep)
+		for _, s := range said {
+			f.p.Infof("hold-back", "%s", s)
+		}
+		if err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func (f *flow) skipHoldBack(context.Context) (string, error) {
+	if !f.o.Mode.recovering() {
+		return "a fresh start has no saved pods", nil
+	}
+	if f.temp == nil {
+		return "kube-apiserver already serves: the replicas run", nil
+	}
+	return "", nil
+}
+
+// holdBackSurplusReplicas deletes the live pods of Deployment d bound to
+// node except keep. It returns what it did, one line a pod.
+func holdBackSurplusReplicas(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment, node string, keep *corev1.Pod) ([]string, error) {
+	ns, name := d.Namespace, d.Name
 	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(d.Spec.Template.Labels).String()})
 	if err != nil {
 		return nil, err

@@ -66,7 +66,7 @@ func TestHoldBackSurplusReplicas(t *testing.T) {
 	mkPod("d-users", node, ref("ReplicaSet", foreign.Name, foreign.UID))
 	mkPod("e-orphan", node, nil)
 
-	said, err := holdBackSurplusReplicas(ctx, cp.Client, ns, name, node, keep)
+	said, err := holdBackSurplusReplicas(ctx, cp.Client, d, node, keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestHoldBackSurplusReplicas(t *testing.T) {
 		}
 	}
 	// A second run (a re-run after a kill) finds nothing more to do.
-	if said, err := holdBackSurplusReplicas(ctx, cp.Client, ns, name, node, keep); err != nil || len(said) != 0 {
+	if said, err := holdBackSurplusReplicas(ctx, cp.Client, d, node, keep); err != nil || len(said) != 0 {
 		t.Errorf("second run: said %q, err %v; want nothing", said, err)
 	}
 }

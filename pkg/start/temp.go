@@ -15,6 +15,8 @@ import (
 // starts that member (the etcd static pod): the rest of the recovery runs on
 // it, as on a running etcd.
 func (f *flow) restore(ctx context.Context) error {
+	serves := make(chan struct{})
+	f.etcdServes = serves
 	if err := f.newTemp(); err != nil {
 		return err
 	}
@@ -37,7 +39,9 @@ func (f *flow) restore(ctx context.Context) error {
 	// (startTempEarly): a restored single member waits 0.1-1.0 s of
 	// randomised election timeout before it serves, and the build (0.3-0.45
 	// s) used to follow it, on the critical path of the kubelet's first
-	// list of its pods.
+	// list of its pods. It serves only once the member does: a request
+	// that etcd failed during its election ("leader changed") made the
+	// kubelet's reflector back off, and it listed its pods 2 s late.
 	early := func() error {
 		if err := f.temp.Listen(); err != nil {
 			return err
@@ -48,8 +52,10 @@ func (f *flow) restore(ctx context.Context) error {
 	err := waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report, early)
 	if err != nil {
 		f.abandonEarlyTemp()
+		return err
 	}
-	return err
+	close(serves)
+	return nil
 }
 
 // earlyTemp is the temporary apiserver's start begun by the restore phase.
@@ -132,6 +138,9 @@ func (f *flow) newTemp() error {
 	}
 	tcfg.EtcdName = assets.BootEtcdMemberName
 	tcfg.ExternalEtcdEndpoints = f.etcdEndpoints()
+	if f.etcdServes != nil {
+		tcfg.ServeAfter = f.etcdServes
+	}
 	if f.p.Verbosity < 2 {
 		// The boot member logs expected refusals (a learner not ready yet) as
 		// errors with stack traces; start reports what matters itself.

@@ -38,6 +38,12 @@ type Config struct {
 	// boot member: `bootstrap recover --etcd-endpoints` after the API was lost
 	// while etcd survived. The Etcd* fields above are then ignored.
 	ExternalEtcdEndpoints []string
+	// ServeAfter, when set, holds Start after the apiserver is built and
+	// before it serves, until the channel is closed: a caller starts it
+	// while the external etcd still comes up (a restored member elects
+	// itself), and the connections made meanwhile wait in the listen
+	// backlog instead of getting errors that make clients back off.
+	ServeAfter <-chan struct{}
 
 	// KubernetesVersion is what /version reports, e.g. v1.37.2.
 	KubernetesVersion string

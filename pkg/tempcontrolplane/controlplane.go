@@ -100,11 +100,18 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	// cleanly; the 5 s match StopAPIServer's own limit.
 	s.ShutdownTimeout = c.cfg.StopGracePeriod + closeAllLimit
 	klog.V(1).InfoS("Temporary apiserver built", "took", time.Since(t0))
+	prepared := s.PrepareRun()
+	klog.V(1).InfoS("Temporary apiserver prepared", "took", time.Since(t0))
+	if c.cfg.ServeAfter != nil { // before the run exists: Stop then closes only the listener
+		select {
+		case <-c.cfg.ServeAfter:
+		case <-ctx.Done():
+			return fmt.Errorf("temporary apiserver built, waiting to serve: %w", ctx.Err())
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.runDone = make(chan struct{})
-	prepared := s.PrepareRun()
-	klog.V(1).InfoS("Temporary apiserver prepared", "took", time.Since(t0))
 	runErr := make(chan error, 1)
 	go func() {
 		defer close(c.runDone)
