@@ -30,10 +30,16 @@ func (f *flow) restore(ctx context.Context) error {
 	// The API port is bound once the member takes connections, as a fresh
 	// start binds it before its boot member: the kubelet's retries from then
 	// on wait for the temporary apiserver instead of backing off (it saw the
-	// placed pods 2.2 s late in the bench's recovery). Not sooner: the
-	// kubelet creates a static pod's mirror pod before its sandbox, and a
-	// request that hangs in the backlog held etcd's start for 20 s, where a
-	// refused one fails at once.
+	// placed pods 2.2 s late in the bench's recovery). Not sooner: bound
+	// before the restore, the etcd static pod did not start for 20 s
+	// (session 11's bench, session 13's e2e: restore 21.9 s); some request
+	// of the kubelet's waited in the backlog of a port nothing served yet,
+	// where a refused one fails at once. Which one is not pinned down: not
+	// the mirror pod, which the kubelet creates only for a node its Node
+	// informer has seen. The price of binding late: a kubelet retry refused
+	// before the bind backs off (jittered, doubling from 0.8 s), and a
+	// Service informer that syncs after kube-apiserver's sandbox exists
+	// costs 10 s (docs/design.md, "The listener is bound").
 	//
 	// The temporary apiserver is built while the member elects itself
 	// (startTempEarly): a restored single member waits 0.1-1.0 s of
