@@ -32,11 +32,12 @@ func (f *flow) restore(ctx context.Context) error {
 	// on wait for the temporary apiserver instead of backing off (it saw the
 	// placed pods 2.2 s late in the bench's recovery). Not sooner: bound
 	// before the restore, the etcd static pod did not start for 20 s
-	// (session 11's bench, session 13's e2e: restore 21.9 s); some request
-	// of the kubelet's waited in the backlog of a port nothing served yet,
-	// where a refused one fails at once. Which one is not pinned down: not
-	// the mirror pod, which the kubelet creates only for a node its Node
-	// informer has seen. The price of binding late: a kubelet retry refused
+	// (session 11's bench, session 13's e2e: restore 21.9 s): the kubelet's
+	// volume reconciler fetches its Node with a direct GET before it mounts
+	// anything when it reconstructed volumes at its start, and in the
+	// backlog of a port nothing serves yet that GET waits out two 10 s TLS
+	// handshake timeouts, where a refused one fails at once (docs/design.md,
+	// "The listener is bound"). The price of binding late: a kubelet retry refused
 	// before the bind backs off (jittered, doubling from 0.8 s), and a
 	// Service informer that syncs after kube-apiserver's sandbox exists
 	// costs 10 s (docs/design.md, "The listener is bound").
