@@ -36,11 +36,11 @@ func (f *flow) restore(ctx context.Context) error {
 	// volume reconciler fetches its Node with a direct GET before it mounts
 	// anything when it reconstructed volumes at its start, and in the
 	// backlog of a port nothing serves yet that GET waits out two 10 s TLS
-	// handshake timeouts, where a refused one fails at once (docs/design.md,
-	// "The listener is bound"). The price of binding late: a kubelet retry refused
-	// before the bind backs off (jittered, doubling from 0.8 s), and a
-	// Service informer that syncs after kube-apiserver's sandbox exists
-	// costs 10 s (docs/design.md, "The listener is bound").
+	// handshake timeouts, where a refused one fails at once. The price of
+	// binding late: a kubelet retry refused before the bind backs off
+	// (jittered, doubling from 0.8 s), and a Service informer that syncs
+	// after kube-apiserver's sandbox exists costs 10 s (docs/design.md,
+	// "The listener is bound").
 	//
 	// The temporary apiserver is built while the member elects itself
 	// (startTempEarly): a restored single member waits 0.1-1.0 s of
