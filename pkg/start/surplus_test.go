@@ -20,9 +20,6 @@ import (
 // one; another node's replica, a user's pod with the same labels, an
 // orphan and the kept pod stay. On a real temporary apiserver.
 func TestHoldBackSurplusReplicas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a temporary control plane")
-	}
 	cp := testcontrolplane.Start(t)
 	ctx := context.Background()
 	ns, node, name := assets.KubeSystem, testcontrolplane.NodeName, assets.KubeControllerManager

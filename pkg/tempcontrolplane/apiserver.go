@@ -146,8 +146,12 @@ func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*generica
 	if err := s.AddPostStartHook("bootstrap-system-namespaces", func(hc genericapiserver.PostStartHookContext) error {
 		var last error
 		err := wait.PollUntilContextCancel(hc, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			last = createSystemNamespaces(ctx, hc.LoopbackClientConfig)
-			return last == nil, nil
+			err := createSystemNamespaces(ctx, hc.LoopbackClientConfig)
+			if err != nil && last == nil { // said once: /readyz names this hook while it retries
+				klog.InfoS("Creating the system namespaces failed; retrying", "err", err)
+			}
+			last = err
+			return err == nil, nil
 		})
 		if err != nil && last != nil {
 			klog.InfoS("Stopped creating the system namespaces", "reason", err, "lastError", last)

@@ -18,9 +18,6 @@ import (
 // TestClaimPodsForRollBack: only the DaemonSet's pods of the recorded
 // template generation that carry another hash get the current revision's.
 func TestClaimPodsForRollBack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an etcd member and the temporary apiserver")
-	}
 	cs := testcontrolplane.Start(t).Client
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
