@@ -20,6 +20,18 @@ func (f *flow) restore(ctx context.Context) error {
 	if err := f.newTemp(); err != nil {
 		return err
 	}
+	// The API port is bound before the restore, as a fresh start binds it
+	// before its boot member, with a lobby answering it until the temporary
+	// apiserver serves (tempcontrolplane.ListenAndHold): the kubelet's
+	// lists and watches from then on wait for the apiserver instead of
+	// being refused into their reflectors' back-off (a Node informer synced
+	// 2.5 s late, a Service informer synced after kube-apiserver's sandbox
+	// cost the kubelet's 10 s pod back-off), while its volume reconciler's
+	// GET of its Node is answered at once and does not hold the etcd static
+	// pod (docs/design.md, "The listener is bound").
+	if err := f.temp.ListenAndHold(); err != nil {
+		return err
+	}
 	if err := f.o.Recovery.Restore(ctx, f.cfg); err != nil {
 		return err
 	}
@@ -27,21 +39,6 @@ func (f *flow) restore(ctx context.Context) error {
 		return fmt.Errorf("installing the etcd static pod: %w", err)
 	}
 	f.p.Infof("restore", "Installed %s/etcd.yaml; waiting for the restored member to serve", f.cfg.Node.StaticPodPath)
-	// The API port is bound once the member takes connections, as a fresh
-	// start binds it before its boot member: the kubelet's retries from then
-	// on wait for the temporary apiserver instead of backing off (it saw the
-	// placed pods 2.2 s late in the bench's recovery). Not sooner: bound
-	// before the restore, the etcd static pod did not start for 20 s
-	// (session 11's bench, session 13's e2e: restore 21.9 s): the kubelet's
-	// volume reconciler fetches its Node with a direct GET before it mounts
-	// anything when it reconstructed volumes at its start, and in the
-	// backlog of a port nothing serves yet that GET waits out two 10 s TLS
-	// handshake timeouts, where a refused one fails at once. The price of
-	// binding late: a kubelet retry refused before the bind backs off
-	// (jittered, doubling from 0.8 s), and a Service informer that syncs
-	// after kube-apiserver's sandbox exists costs 10 s (docs/design.md,
-	// "The listener is bound").
-	//
 	// The temporary apiserver is built while the member elects itself
 	// (startTempEarly): a restored single member waits 0.1-1.0 s of
 	// randomised election timeout before it serves, and the build (0.3-0.45
@@ -50,9 +47,6 @@ func (f *flow) restore(ctx context.Context) error {
 	// that etcd failed during its election ("leader changed") made the
 	// kubelet's reflector back off, and it listed its pods 2 s late.
 	early := func() error {
-		if err := f.temp.Listen(); err != nil {
-			return err
-		}
 		f.startTempEarly(ctx)
 		return nil
 	}

@@ -42,46 +42,45 @@ import (
 // gates and API lifecycles are evaluated against it, whatever /version reports.
 const libraryVersion = "1.37"
 
-// buildAPIServer assembles the generic apiserver on ln (bound with
+// buildAPIServer assembles the generic apiserver on tl (the port bound with
 // SO_REUSEPORT by listenShared): TLS, x509 client-cert authentication
 // against the cluster CA, an allow-list authorizer, the registry stores and
 // the generated OpenAPI definitions.
-func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*genericapiserver.GenericAPIServer, *trackingListener, error) {
+func buildAPIServer(cfg *Config, admin *rest.Config, tl *trackingListener) (*genericapiserver.GenericAPIServer, error) {
 	if err := checkAPIServerPKI(cfg.AssetDir); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	caPEM, err := readAsset(cfg.AssetDir, assets.CACert)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	clientCA, err := dynamiccertificates.NewStaticCAContent("cluster-ca", caPEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("asset %s: %w", assets.Path(cfg.AssetDir, assets.CACert), err)
+		return nil, fmt.Errorf("asset %s: %w", assets.Path(cfg.AssetDir, assets.CACert), err)
 	}
 
 	certPEM, err := readAsset(cfg.AssetDir, assets.APIServerCert)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	keyPEM, err := readAsset(cfg.AssetDir, assets.APIServerKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	servingCert, err := dynamiccertificates.NewStaticCertKeyContent("serving-cert", certPEM, keyPEM)
 	if err != nil {
-		return nil, nil, fmt.Errorf("asset %s: %w", assets.Path(cfg.AssetDir, assets.APIServerCert), err)
+		return nil, fmt.Errorf("asset %s: %w", assets.Path(cfg.AssetDir, assets.APIServerCert), err)
 	}
-	tl := newTrackingListener(ln)
 
 	c := genericapiserver.NewConfig(registry.Codecs)
 	// The same TLS policy as the kube-apiserver it hands over to.
 	minTLS, err := cliflag.TLSVersion(v1alpha1.MinTLSVersion)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	suites, err := cliflag.TLSCipherSuites(v1alpha1.TLSCipherSuites)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c.SecureServing = &genericapiserver.SecureServingInfo{Listener: tl, Cert: servingCert, MinTLSVersion: minTLS, CipherSuites: suites}
 	c.SecureServing.ClientCA = clientCA
@@ -112,7 +111,7 @@ func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*generica
 
 	transformers, err := loadEncryption(cfg.AssetDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	apis, err := registry.Build(registry.Options{
 		Transformers: transformers,
@@ -125,19 +124,19 @@ func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*generica
 		ServiceCIDR: cfg.ServiceCIDR,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	s, err := c.Complete(nil).New("bootstrap-temporary-apiserver", genericapiserver.NewEmptyDelegate())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s.ShutdownTimeout = cfg.StopGracePeriod
 	if err := s.InstallLegacyAPIGroup(genericapiserver.DefaultLegacyAPIPrefix, apis.Legacy); err != nil {
-		return nil, nil, fmt.Errorf("installing the core API group: %w", err)
+		return nil, fmt.Errorf("installing the core API group: %w", err)
 	}
 	if err := s.InstallAPIGroups(apis.Groups...); err != nil {
-		return nil, nil, fmt.Errorf("installing API groups: %w", err)
+		return nil, fmt.Errorf("installing API groups: %w", err)
 	}
 	// readyz includes post-start hooks: ready means the system namespaces exist.
 	// A hook's error ends the process (k8s.io/apiserver exits on it), so a
@@ -158,9 +157,9 @@ func buildAPIServer(cfg *Config, admin *rest.Config, ln net.Listener) (*generica
 		}
 		return nil // stopped with the server: nothing to report
 	}); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return s, tl, nil
+	return s, nil
 }
 
 // loadEncryption reads the asset dir's EncryptionConfiguration with

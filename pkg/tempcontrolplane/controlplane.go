@@ -25,9 +25,10 @@ type ControlPlane struct {
 	admin *rest.Config
 
 	etcd     *bootEtcd
-	bound    net.Listener // the API port, bound by Listen or Start
+	bound    net.Listener      // the API port, bound by Listen or Start
+	listener *trackingListener // bound, with the connections accepted on it
+	lobby    *lobby            // answers the port until the apiserver serves (ListenAndHold)
 	server   *genericapiserver.GenericAPIServer
-	listener *trackingListener
 
 	ready   chan struct{}
 	errc    chan error
@@ -69,7 +70,6 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	if err := c.Listen(); err != nil {
 		return err
 	}
-	ln := c.bound
 	t0 := time.Now()
 	if len(c.cfg.ExternalEtcdEndpoints) == 0 {
 		e, err := startEtcd(&c.cfg)
@@ -86,12 +86,12 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		}
 	}()
 
-	s, tl, err := buildAPIServer(&c.cfg, c.admin, ln)
+	s, err := buildAPIServer(&c.cfg, c.admin, c.listener)
 	if err != nil {
 		c.closeBound()
 		return err
 	}
-	c.server, c.listener = s, tl
+	c.server = s
 	// http.Server.Shutdown waits for every connection to go idle, and a
 	// watch never does: with a deadline of StopGracePeriod it failed (and
 	// k8s.io/apiserver logged "Failed to shutdown server" at error level on
@@ -109,6 +109,11 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("temporary apiserver built, waiting to serve: %w", ctx.Err())
 		}
 	}
+	if c.lobby != nil {
+		if err := c.lobby.handOff(c.bound); err != nil {
+			return fmt.Errorf("taking the API port over from the lobby: %w", err)
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.runDone = make(chan struct{})
@@ -119,6 +124,13 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 			runErr <- err
 		}
 	}()
+	if c.lobby != nil {
+		// What the lobby held goes to the apiserver as soon as it serves,
+		// not once it is ready: a client of this process shares its
+		// connection with the post-start hooks' loopback client (client-go
+		// caches transports), and readiness waits for those hooks.
+		c.lobby.release(c.server.Handler)
+	}
 
 	if err := c.waitReady(ctx, runErr); err != nil {
 		return err
@@ -142,34 +154,6 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		}
 	}()
 	return nil
-}
-
-// Listen binds the API port, which Start then serves on; Start binds it
-// itself if Listen was not called. Bound before etcd starts (or, in a
-// recovery, as soon as the restored member takes connections), a client's
-// connection — the kubelet's, retrying since it started — waits in the listen backlog until
-// the apiserver serves, instead of being refused and sent into its
-// reflectors' exponential back-off, which made the kubelet see the first
-// kube-apiserver pod up to seconds late. Stop closes the port again.
-func (c *ControlPlane) Listen() error {
-	if c.bound != nil {
-		return nil
-	}
-	ln, err := listenShared(c.cfg.BindAddress, c.cfg.BindPort)
-	if err != nil {
-		return err
-	}
-	c.bound = ln
-	return nil
-}
-
-// closeBound closes the port bound by Listen when Start fails before its
-// apiserver took it over.
-func (c *ControlPlane) closeBound() {
-	if c.bound != nil {
-		c.bound.Close()
-		c.bound = nil
-	}
 }
 
 // waitReady polls /readyz over the real TLS port with the admin identity, so
@@ -258,6 +242,7 @@ const closeAllLimit = 5 * time.Second
 func (c *ControlPlane) StopAPIServer() error {
 	c.apiStopOnce.Do(func() {
 		var errs []error
+		lobbyStopped := c.stopLobby()
 		if c.cancel != nil {
 			c.cancel()
 			// The server stops taking requests at once and waits for the
@@ -286,14 +271,35 @@ func (c *ControlPlane) StopAPIServer() error {
 			// A connection the stopped server left open would never answer
 			// again: close it, so that its client reconnects.
 			c.listener.closeAll()
-		} else if c.listener != nil {
+		} else if c.listener != nil { // bound by Listen, never served
 			errs = append(errs, c.listener.Close())
-		} else if c.bound != nil { // bound by Listen, never served
-			errs = append(errs, c.bound.Close())
+		}
+		if lobbyStopped != nil {
+			<-lobbyStopped
+			c.listener.closeAll()
 		}
 		c.apiStopErr = utilerrors.NewAggregate(errs)
 	})
 	return c.apiStopErr
+}
+
+// stopLobby begins a graceful stop of the lobby's server, bounded by
+// StopGracePeriod, beside the apiserver's: requests it held get 503 if the
+// apiserver never served, HTTP/2 clients are told to go away. The channel
+// (nil without a lobby) closes when it is done; the connections still open
+// then are closed with the apiserver's.
+func (c *ControlPlane) stopLobby() <-chan struct{} {
+	if c.lobby == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.StopGracePeriod)
+		defer cancel()
+		c.lobby.shutdown(ctx)
+	}()
+	return done
 }
 
 // closeUntilStopped closes the apiserver's connections until its run has

@@ -34,3 +34,59 @@ func listenShared(host string, port int) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// Listen binds the API port, which Start then serves on; Start binds it
+// itself if Listen was not called. Bound before etcd starts (or, in a
+// recovery, as soon as the restored member takes connections), a client's
+// connection — the kubelet's, retrying since it started — waits in the listen backlog until
+// the apiserver serves, instead of being refused and sent into its
+// reflectors' exponential back-off, which made the kubelet see the first
+// kube-apiserver pod up to seconds late. Stop closes the port again.
+func (c *ControlPlane) Listen() error {
+	if c.bound != nil {
+		return nil
+	}
+	ln, err := listenShared(c.cfg.BindAddress, c.cfg.BindPort)
+	if err != nil {
+		return err
+	}
+	c.bound, c.listener = ln, newTrackingListener(ln)
+	return nil
+}
+
+// ListenAndHold is Listen with a lobby on the port: until Start serves it,
+// a request for one object (a kubelet's GET of its Node, which gates its
+// volume mounts) is answered at once with 503, and lists, watches and
+// writes wait and are then served by the apiserver (see lobby). A recovery
+// binds the port this way before it restores etcd, which takes a second or
+// more, where a merely bound port would stall such a GET for 20 s.
+func (c *ControlPlane) ListenAndHold() error {
+	if c.lobby != nil {
+		return nil
+	}
+	if err := c.Listen(); err != nil {
+		return err
+	}
+	l, err := openLobby(c.cfg.AssetDir, c.listener)
+	if err != nil {
+		c.closeBound()
+		return err
+	}
+	c.lobby = l
+	return nil
+}
+
+// closeBound closes the port bound by Listen when Start fails before its
+// apiserver took it over.
+func (c *ControlPlane) closeBound() {
+	if c.bound != nil {
+		c.listener.Close()
+		if c.lobby != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), c.cfg.StopGracePeriod)
+			c.lobby.shutdown(ctx)
+			cancel()
+			c.listener.closeAll()
+		}
+		c.bound, c.listener, c.lobby = nil, nil, nil
+	}
+}
