@@ -319,6 +319,13 @@ func (f *flow) handOver(ctx context.Context) error {
 	}
 	f.p.Infof("hand-over", "Temporary apiserver stopped accepting in %s; kube-apiserver serves alone", ui.Seconds(time.Since(start)))
 	f.handedOver = true
+	// From here on the admin client talks to kube-apiserver on connections
+	// of its own, never on one the temporary apiserver is closing.
+	cs, err := newUncachedClientset(f.admin)
+	if err != nil {
+		return err
+	}
+	f.adminCS = cs
 	if f.external() { // no boot member to remove: done with the temporary control plane
 		err := f.temp.Stop()
 		f.temp = nil

@@ -27,12 +27,10 @@ import (
 	"k8s.io/apiserver/pkg/storage/value"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/compatibility"
 	"k8s.io/klog/v2"
 	"k8s.io/kube-openapi/pkg/common"
 
-	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane/openapi"
 	"github.com/bootstrap-k8s/bootstrap/pkg/tempcontrolplane/registry"
@@ -73,12 +71,7 @@ func buildAPIServer(cfg *Config, admin *rest.Config, tl *trackingListener) (*gen
 	}
 
 	c := genericapiserver.NewConfig(registry.Codecs)
-	// The same TLS policy as the kube-apiserver it hands over to.
-	minTLS, err := cliflag.TLSVersion(v1alpha1.MinTLSVersion)
-	if err != nil {
-		return nil, err
-	}
-	suites, err := cliflag.TLSCipherSuites(v1alpha1.TLSCipherSuites)
+	minTLS, suites, err := tlsPolicy()
 	if err != nil {
 		return nil, err
 	}

@@ -17,9 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/endpoints/request"
-	cliflag "k8s.io/component-base/cli/flag"
 
-	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 )
 
@@ -112,11 +110,7 @@ func lobbyTLS(assetDir string) (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		return nil, fmt.Errorf("asset %s: no certificate in it", assets.Path(assetDir, assets.CACert))
 	}
-	minTLS, err := cliflag.TLSVersion(v1alpha1.MinTLSVersion)
-	if err != nil {
-		return nil, err
-	}
-	suites, err := cliflag.TLSCipherSuites(v1alpha1.TLSCipherSuites)
+	minTLS, suites, err := tlsPolicy()
 	if err != nil {
 		return nil, err
 	}

@@ -20,14 +20,8 @@ func TestLobby(t *testing.T) {
 	dir, _ := renderAssets(t)
 
 	t.Run("until and after the apiserver serves", func(t *testing.T) {
-		cfg := testConfig(t, dir)
-		release := make(chan struct{})
-		cfg.ServeAfter = release
-		cp, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cp.Stop()
+		cp, release := newHeldCP(t, dir)
+		var err error
 		if err := cp.ListenAndHold(); err != nil {
 			t.Fatal(err)
 		}

@@ -17,14 +17,8 @@ func TestServeAfter(t *testing.T) {
 	dir, _ := renderAssets(t)
 
 	t.Run("serves once released", func(t *testing.T) {
-		cfg := testConfig(t, dir)
-		release := make(chan struct{})
-		cfg.ServeAfter = release
-		cp, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cp.Stop()
+		cp, release := newHeldCP(t, dir)
+		var err error
 		started := make(chan error, 1)
 		go func() { started <- cp.Start(context.Background()) }()
 		cs, err := kubernetes.NewForConfig(cp.AdminConfig())
@@ -76,4 +70,19 @@ func TestServeAfter(t *testing.T) {
 			t.Fatalf("stop after a Start given up: %v", err)
 		}
 	})
+}
+
+// newHeldCP is a control plane whose Start serves only once release is
+// closed; it stops with the test.
+func newHeldCP(t *testing.T, dir string) (*ControlPlane, chan struct{}) {
+	t.Helper()
+	cfg := testConfig(t, dir)
+	release := make(chan struct{})
+	cfg.ServeAfter = release
+	cp, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cp.Stop() })
+	return cp, release
 }
