@@ -28,6 +28,12 @@
 // system:masters, the rendered admin group, nodes, kube-controller-manager,
 // kube-scheduler and kube-proxy.
 //
+// ListenAndHold binds the port before Start with a lobby answering it: a
+// GET of one object gets 503 at once, lists, watches and writes wait and are
+// served by the apiserver once it serves (with Config.ServeAfter, once the
+// caller says its etcd serves). A recovery binds it so before it restores
+// etcd.
+//
 // With Config.ExternalEtcdEndpoints no boot member starts: the apiserver
 // stores into an etcd that already runs (`bootstrap recover` when only the
 // API was lost), and Stop leaves that etcd alone.

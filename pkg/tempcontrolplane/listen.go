@@ -36,12 +36,13 @@ func listenShared(host string, port int) (net.Listener, error) {
 }
 
 // Listen binds the API port, which Start then serves on; Start binds it
-// itself if Listen was not called. Bound before etcd starts (or, in a
-// recovery, as soon as the restored member takes connections), a client's
-// connection — the kubelet's, retrying since it started — waits in the listen backlog until
-// the apiserver serves, instead of being refused and sent into its
-// reflectors' exponential back-off, which made the kubelet see the first
-// kube-apiserver pod up to seconds late. Stop closes the port again.
+// itself if Listen was not called. Bound before etcd starts, a client's
+// connection — the kubelet's, retrying since it started — waits in the
+// listen backlog until the apiserver serves, instead of being refused and
+// sent into its reflectors' exponential back-off, which made the kubelet see
+// the first kube-apiserver pod up to seconds late. Stop closes the port
+// again. (A recovery uses ListenAndHold: a connection merely in the backlog
+// can cost a kubelet that reconstructed volumes 20 s.)
 func (c *ControlPlane) Listen() error {
 	if c.bound != nil {
 		return nil
