@@ -28,7 +28,7 @@ func (f *flow) restore(ctx context.Context) error {
 	// 2.5 s late, a Service informer synced after kube-apiserver's sandbox
 	// cost the kubelet's 10 s pod back-off), while its volume reconciler's
 	// GET of its Node is answered at once and does not hold the etcd static
-	// pod (docs/design.md, "The listener is bound").
+	// pod (docs/design.md, "A recovery binds it before the restore").
 	if err := f.temp.ListenAndHold(); err != nil {
 		return err
 	}

@@ -63,8 +63,8 @@ type lobby struct {
 // 503 with Retry-After, which client-go's rest client retries by itself.
 const lobbyMaxHold = 10 * time.Second
 
-// openLobby serves ln's connections (accepted through tl, so that Stop
-// closes them with the apiserver's) until handOff.
+// openLobby serves the port's connections until handOff, accepting them
+// through tl so that Stop closes them with the apiserver's.
 func openLobby(assetDir string, tl *trackingListener) (*lobby, error) {
 	cfg, err := lobbyTLS(assetDir)
 	if err != nil {

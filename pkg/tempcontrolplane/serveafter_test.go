@@ -18,7 +18,6 @@ func TestServeAfter(t *testing.T) {
 
 	t.Run("serves once released", func(t *testing.T) {
 		cp, release := newHeldCP(t, dir)
-		var err error
 		started := make(chan error, 1)
 		go func() { started <- cp.Start(context.Background()) }()
 		cs, err := kubernetes.NewForConfig(cp.AdminConfig())
