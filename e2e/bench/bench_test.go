@@ -224,7 +224,7 @@ func runRecovery(t *testing.T, rep *Report, node *framework.Node, cs kubernetes.
 	backup := node.BackupEtcd(t, assetDir)
 	node.DestroyControlPlane(t, assetDir)
 	recoverAt := time.Now()
-	d, rp, err := node.RunRecover(t, assetDir, backup, 10*time.Minute)
+	d, rp, err := node.RunRecover(t, assetDir, backup, 10*time.Minute, strings.Fields(os.Getenv("BENCH_RECOVER_ARGS"))...)
 	rcpu := cpuByProcess(filepath.Join("/run/netns", node.Netns))
 	keepLog(t, rp.LogPath, "bootstrap-"+name+".log")
 	if err != nil {

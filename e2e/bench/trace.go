@@ -58,6 +58,16 @@ var apiserverMarks = []struct{ substr, what string }{
 	{`quota admission added evaluator for: leases.coordination.k8s.io`, "first lease write"},
 }
 
+// etcdMarks are the etcd member's milestones in its container log (JSON
+// lines): a restored member serves only once it has elected itself, after a
+// randomised part of its election timeout.
+var etcdMarks = []struct{ substr, what string }{
+	{`"starting an etcd server"`, "process running"},
+	{`fast-forwarding election ticks`, "ticking (a lone member skips all but one election tick)"},
+	{`elected leader`, "elected itself leader"},
+	{`"ready to serve client requests"`, "serving clients"},
+}
+
 // collectTrace builds the timeline of the run on a node whose work dir is
 // work, for a command started at t0. phases are the command's own phase
 // durations in order (bootstrap start -v 1), or nil.
@@ -69,7 +79,8 @@ func collectTrace(t0 time.Time, work string, phaseNames []string, phases map[str
 		at += phases[name]
 	}
 	ev = append(ev, kubeletEvents(t0, filepath.Join(work, "logs", "kubelet.log"))...)
-	ev = append(ev, apiserverEvents(t0, filepath.Join(work, "pod-logs"))...)
+	ev = append(ev, containerEvents(t0, filepath.Join(work, "pod-logs"), "kube-apiserver", apiserverMarks)...)
+	ev = append(ev, containerEvents(t0, filepath.Join(work, "pod-logs"), "etcd", etcdMarks)...)
 	sort.SliceStable(ev, func(i, j int) bool { return ev[i].At < ev[j].At })
 	return ev
 }
@@ -120,10 +131,10 @@ func kubeletEvents(t0 time.Time, path string) []TraceEvent {
 	return ev
 }
 
-// apiserverEvents reads kube-apiserver's container logs (CRI format: an
-// RFC 3339 time first) for its milestones.
-func apiserverEvents(t0 time.Time, podLogs string) []TraceEvent {
-	files, _ := filepath.Glob(filepath.Join(podLogs, "kube-system_kube-apiserver-*", "kube-apiserver", "*.log"))
+// containerEvents reads the logs of the kube-system container named
+// container (CRI format: an RFC 3339 time first) for its milestones.
+func containerEvents(t0 time.Time, podLogs, container string, marks []struct{ substr, what string }) []TraceEvent {
+	files, _ := filepath.Glob(filepath.Join(podLogs, "kube-system_"+container+"-*", container, "*.log"))
 	var ev []TraceEvent
 	for _, file := range files {
 		pod := strings.SplitN(filepath.Base(filepath.Dir(filepath.Dir(file))), "_", 3)[1]
@@ -137,10 +148,10 @@ func apiserverEvents(t0 time.Time, podLogs string) []TraceEvent {
 			if err != nil || ts.Before(t0) {
 				continue
 			}
-			for _, mk := range apiserverMarks {
+			for _, mk := range marks {
 				if !done[mk.substr] && strings.Contains(line, mk.substr) {
 					done[mk.substr] = true
-					ev = append(ev, TraceEvent{At: ts.Sub(t0).Seconds(), Source: "kube-apiserver", What: pod + ": " + mk.what})
+					ev = append(ev, TraceEvent{At: ts.Sub(t0).Seconds(), Source: container, What: pod + ": " + mk.what})
 				}
 			}
 		}

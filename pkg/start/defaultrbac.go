@@ -33,7 +33,7 @@ func (f *flow) createDefaultRBACInBackground(ctx context.Context) error {
 		// made it lose its first raft request (publishing itself, sent just
 		// before the leader's snapshot reset its peers) and wait out etcd's
 		// 7 s request timeout: start took 11–13 s instead of 6 (3 of 3 runs).
-		if err := waitEtcdServing(ctx, f.o.AssetDir, []string{member}, defaultRBACTimeout, nil, nil); err != nil {
+		if err := waitEtcdServing(ctx, f.o.AssetDir, []string{member}, defaultRBACTimeout, nil); err != nil {
 			done <- fmt.Sprintf("Default RBAC policy: not created, kube-apiserver creates it (the persistent etcd member did not serve within %s: %v)", ui.Seconds(time.Since(begin)), err)
 			return
 		}

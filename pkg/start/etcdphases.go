@@ -3,7 +3,6 @@ package start
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
@@ -187,23 +186,13 @@ func (f *flow) handOffBootLeadership(ctx context.Context, cli *clientv3.Client, 
 // waitEtcdServing waits until the etcd at eps answers a linearizable read:
 // it runs, has a leader and serves clients (its TLS handshake completes only
 // then). Each try dials anew: a client created before etcd listens backs off
-// its reconnects by a second or more. reachable, if not nil, runs once, as
-// soon as the first endpoint takes TCP connections (etcd opens its client
-// port early, and completes handshakes only once it serves); its error ends
-// the wait.
-func waitEtcdServing(ctx context.Context, assetDir string, eps []string, timeout time.Duration, report func(string), reachable func() error) error {
+// its reconnects by a second or more.
+func waitEtcdServing(ctx context.Context, assetDir string, eps []string, timeout time.Duration, report func(string)) error {
 	cfg, err := etcdutil.Config(assetDir, eps...)
 	if err != nil {
 		return err
 	}
-	var reachableErr error
-	err = waitFor(ctx, "etcd at "+strings.Join(eps, ",")+" to serve", timeout, report, func(ctx context.Context) (bool, string) {
-		if reachable != nil && listens(ctx, eps[0]) {
-			if reachableErr = reachable(); reachableErr != nil {
-				return true, ""
-			}
-			reachable = nil
-		}
+	return waitFor(ctx, "etcd at "+strings.Join(eps, ",")+" to serve", timeout, report, func(ctx context.Context) (bool, string) {
 		for _, ep := range eps {
 			if err := etcdutil.Probe(ctx, cfg.TLS, ep); err != nil {
 				return false, err.Error()
@@ -221,23 +210,4 @@ func waitEtcdServing(ctx context.Context, assetDir string, eps []string, timeout
 		}
 		return true, "etcd serves"
 	})
-	if reachableErr != nil {
-		return reachableErr
-	}
-	return err
-}
-
-// listens: something takes TCP connections at the etcd endpoint ep.
-func listens(ctx context.Context, ep string) bool {
-	hostport, err := etcdutil.ParseEndpoint(ep)
-	if err != nil {
-		return false
-	}
-	d := net.Dialer{Timeout: 200 * time.Millisecond}
-	c, err := d.DialContext(ctx, "tcp", hostport)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }

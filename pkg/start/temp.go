@@ -39,19 +39,17 @@ func (f *flow) restore(ctx context.Context) error {
 		return fmt.Errorf("installing the etcd static pod: %w", err)
 	}
 	f.p.Infof("restore", "Installed %s/etcd.yaml; waiting for the restored member to serve", f.cfg.Node.StaticPodPath)
-	// The temporary apiserver is built while the member elects itself
-	// (startTempEarly): a restored single member waits 0.1-1.0 s of
-	// randomised election timeout before it serves, and the build (0.3-0.45
-	// s) used to follow it, on the critical path of the kubelet's first
-	// list of its pods. It serves only once the member does: a request
-	// that etcd failed during its election ("leader changed") made the
-	// kubelet's reflector back off, and it listed its pods 2 s late.
-	early := func() error {
-		f.startTempEarly(ctx)
-		return nil
-	}
-	err := waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report, early)
-	if err != nil {
+	// The temporary apiserver is built while the kubelet starts the member
+	// and the member elects itself (docs/design.md, "A recovery from a
+	// saved state builds the temporary apiserver while..."): a restored
+	// single member waits 0.1-1.0 s of randomised election timeout before
+	// it serves, and the build (0.3-0.7 s of CPU) used to follow it, on the
+	// critical path of the kubelet's first list of its pods. It serves only
+	// once the member does: a request that etcd failed during its election
+	// ("leader changed") made the kubelet's reflector back off, and it
+	// listed its pods 2 s late.
+	f.startTempEarly(ctx)
+	if err := waitEtcdServing(ctx, f.o.AssetDir, f.etcdEndpoints(), f.remaining(), f.report); err != nil {
 		f.abandonEarlyTemp()
 		return err
 	}
@@ -146,6 +144,9 @@ func (f *flow) newTemp() error {
 		// The boot member logs expected refusals (a learner not ready yet) as
 		// errors with stack traces; start reports what matters itself.
 		tcfg.EtcdLogLevel = "fatal"
+	}
+	tcfg.Logf = func(format string, args ...any) {
+		f.p.Detailf("temp-control-plane", "Temporary control plane: "+format, args...)
 	}
 	f.temp, err = tempcontrolplane.New(tcfg)
 	return err

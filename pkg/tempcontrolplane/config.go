@@ -57,6 +57,11 @@ type Config struct {
 	StopGracePeriod time.Duration
 	// EtcdLogLevel is the embedded etcd's zap level (default "error": etcd is chatty).
 	EtcdLogLevel string
+	// Logf, when set, gets a line for each step of Start with the time
+	// since Start began (boot member ready, apiserver built, prepared,
+	// serving, ready): what `-v 1` shows of the temporary control plane.
+	// Without it the lines go to klog at V(1).
+	Logf func(format string, args ...any)
 }
 
 // FromBootstrapConfiguration derives a Config from a defaulted cluster configuration.

@@ -78,7 +78,7 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 			return err
 		}
 		c.etcd = e
-		klog.V(1).InfoS("Boot etcd member ready", "took", time.Since(t0))
+		c.logf("boot etcd member ready at +%.2fs", time.Since(t0).Seconds())
 	}
 	defer func() {
 		if err != nil {
@@ -99,12 +99,13 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 	// after StopGracePeriod, so Shutdown gets until after that to finish
 	// cleanly; the 5 s match StopAPIServer's own limit.
 	s.ShutdownTimeout = c.cfg.StopGracePeriod + closeAllLimit
-	klog.V(1).InfoS("Temporary apiserver built", "took", time.Since(t0))
+	c.logf("apiserver built at +%.2fs", time.Since(t0).Seconds())
 	prepared := s.PrepareRun()
-	klog.V(1).InfoS("Temporary apiserver prepared", "took", time.Since(t0))
+	c.logf("apiserver prepared (OpenAPI, health checks) at +%.2fs", time.Since(t0).Seconds())
 	if c.cfg.ServeAfter != nil { // before the run exists: Stop then closes only the listener
 		select {
 		case <-c.cfg.ServeAfter:
+			c.logf("etcd serves at +%.2fs", time.Since(t0).Seconds())
 		case <-ctx.Done():
 			return fmt.Errorf("temporary apiserver built, waiting to serve: %w", ctx.Err())
 		}
@@ -131,12 +132,13 @@ func (c *ControlPlane) Start(ctx context.Context) (err error) {
 		// caches transports), and readiness waits for those hooks.
 		c.lobby.release(c.server.Handler)
 	}
+	c.logf("apiserver serving at +%.2fs", time.Since(t0).Seconds())
 
 	if err := c.waitReady(ctx, runErr); err != nil {
 		return err
 	}
 	close(c.ready)
-	klog.V(1).InfoS("Temporary apiserver ready", "took", time.Since(t0))
+	c.logf("apiserver ready at +%.2fs", time.Since(t0).Seconds())
 	// From now on failures of either component surface on Err(); each is
 	// watched on its own, so that etcd stays watched after StopAPIServer.
 	if c.etcd != nil {
@@ -192,6 +194,15 @@ func ready(ctx context.Context, client *kubeprobe.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	return client.Ready(ctx)
+}
+
+// logf is Config.Logf, or klog at V(1) without one.
+func (c *ControlPlane) logf(format string, args ...any) {
+	if c.cfg.Logf != nil {
+		c.cfg.Logf(format, args...)
+		return
+	}
+	klog.V(1).Infof(format, args...)
 }
 
 // report delivers an error on Err without ever blocking: the first errors
@@ -273,6 +284,11 @@ func (c *ControlPlane) StopAPIServer() error {
 			c.listener.closeAll()
 		} else if c.listener != nil { // bound by Listen, never served
 			errs = append(errs, c.listener.Close())
+		}
+		if c.cancel == nil && c.server != nil {
+			// Built, never run: RunWithContext would have destroyed the
+			// stores (and closed their etcd client) on its way out.
+			c.server.Destroy()
 		}
 		if lobbyStopped != nil {
 			<-lobbyStopped

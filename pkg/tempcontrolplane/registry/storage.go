@@ -6,7 +6,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/registry/generic"
-	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/storage/value"
@@ -19,10 +18,11 @@ const StoragePrefix = "/registry"
 // starting with "k8s\x00" followed by a runtime.Unknown envelope.
 const StorageMediaType = "application/vnd.kubernetes.protobuf"
 
-// restOptionsGetter hands every store the same etcd transport with a codec
+// restOptionsGetter hands every store the same etcd client with a codec
 // and key prefix chosen exactly as kube-apiserver's storage factory would.
 type restOptionsGetter struct {
 	transport    storagebackend.TransportConfig
+	etcd         *sharedEtcd
 	transformers map[schema.GroupResource]value.Transformer
 	kinds        map[schema.GroupResource]*kindSpec
 }
@@ -63,7 +63,7 @@ func (g *restOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Ob
 	}
 	return generic.RESTOptions{
 		StorageConfig:           cfg.ForResource(gr),
-		Decorator:               genericregistry.StorageWithCacher(),
+		Decorator:               g.etcd.storageWithCacher(),
 		EnableGarbageCollection: true,
 		DeleteCollectionWorkers: 1,
 		ResourcePrefix:          prefix,
