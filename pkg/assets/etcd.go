@@ -14,6 +14,9 @@ import (
 // `bootstrap start` runs; the persistent member joins it, then replaces it.
 const BootEtcdMemberName = "bootstrap-boot"
 
+// EtcdElectionTimeoutMs is the persistent members' --election-timeout.
+const EtcdElectionTimeoutMs = "500"
+
 // etcdStaticPod renders the persistent etcd member as a static pod. It is
 // not self-hosted on purpose: a static pod survives reboots and restores
 // without any apiserver. Its initial-cluster names the boot member because
@@ -52,6 +55,19 @@ func (r *renderer) etcdMemberPod(initialCluster string) *corev1.Pod {
 		"peer-trusted-ca-file":        cert("ca.crt"),
 		"peer-client-cert-auth":       "true",
 		"snapshot-count":              "10000",
+	}
+	// Half of etcd's default election timeout (1000 ms), with its default
+	// heartbeat: a lone member (one control-plane node) elects itself after
+	// every start of its container in a random 0.1-0.6 s instead of
+	// 0.1-1.0 s, and recoveries and power cycles wait for that
+	// (docs/design.md, "A lone member elects itself sooner"). A user's
+	// extraArgs that tune either value win, and nothing is added then, so
+	// that the pair always stays valid (etcd wants the election timeout at
+	// least 5 heartbeats).
+	if _, own := l.ExtraArgs["election-timeout"]; !own {
+		if _, hb := l.ExtraArgs["heartbeat-interval"]; !hb {
+			flags["election-timeout"] = EtcdElectionTimeoutMs
+		}
 	}
 	spec := corev1.PodSpec{
 		HostNetwork:       true,

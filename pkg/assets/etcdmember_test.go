@@ -55,3 +55,34 @@ func TestEtcdMember(t *testing.T) {
 		t.Errorf("an asset dir without the etcd CA: %v", err)
 	}
 }
+
+// TestEtcdElectionTimeout: members get a 500 ms election timeout unless
+// the user's extraArgs tune the election timeout or the heartbeat (the
+// pair must stay valid: etcd wants at least 5 heartbeats per election).
+func TestEtcdElectionTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		extra map[string]string
+		want  string // the flag's value; "" = not set
+	}{
+		{"default", nil, EtcdElectionTimeoutMs},
+		{"user's election timeout", map[string]string{"election-timeout": "5000"}, "5000"},
+		{"user's heartbeat only", map[string]string{"heartbeat-interval": "500"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.Etcd.Local.ExtraArgs = tc.extra
+			r := &renderer{cfg: cfg}
+			pod := r.etcdMemberPod("node-1=https://10.250.0.2:2380")
+			var got string
+			for _, a := range pod.Spec.Containers[0].Args {
+				if v, ok := strings.CutPrefix(a, "--election-timeout="); ok {
+					got = v
+				}
+			}
+			if got != tc.want {
+				t.Errorf("--election-timeout=%q, want %q (args %v)", got, tc.want, pod.Spec.Containers[0].Args)
+			}
+		})
+	}
+}

@@ -104,7 +104,7 @@ func Recover(ctx context.Context, o RecoverOptions, p *ui.Printer) error {
 		read = boltReader(db)
 		so.Mode = start.Restore
 		so.Recovery.Restore = func(ctx context.Context, cfg *v1alpha1.BootstrapConfiguration) error {
-			_, err := RestoreMember(cfg, RestoreOptions{Snapshot: src, FromDataDir: fromDir, Force: o.Force,
+			_, err := RestoreMember(cfg, RestoreOptions{Snapshot: src, FromDataDir: fromDir, Force: o.Force, Verified: true,
 				Logf: func(f string, a ...any) { p.Linef(f, a...) }})
 			return err
 		}
