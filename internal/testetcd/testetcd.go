@@ -15,8 +15,10 @@ package testetcd
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -43,14 +45,43 @@ func RenderAssets(t testing.TB) string {
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// It is picked at random below the kernel's ephemeral range: a port from
+// that range (what listening on port 0 gives) was taken, between this
+// check and the test's own bind, by an outgoing connection of a test
+// running beside it ("in use by another process", seen in CI). Outgoing
+// connections never take ports below the range.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	lo, hi := freePortRange()
+	for range 100 {
+		port := lo + rand.IntN(hi-lo)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// freePortRange is [20000, start of the ephemeral range), or a range
+// inside 20000-32767 if that cannot be read or is too small.
+func freePortRange() (lo, hi int) {
+	lo, hi = 20000, 32768
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return lo, hi
+	}
+	var first, last int
+	if _, err := fmt.Sscan(string(b), &first, &last); err == nil && first-lo >= 1000 {
+		hi = first
+	}
+	return lo, hi
 }
 
 // Member describes one member to start; zero ports are picked free.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -30,11 +31,7 @@ type Client struct {
 // speaks HTTP/1.1, so successive requests (/version, then /readyz) reach
 // the same server over the same connection.
 func Fresh(cfg *rest.Config) (*Client, error) {
-	tlsCfg, err := rest.TLSConfigFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	rt, err := rest.HTTPWrappersForConfig(cfg, &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment})
+	rt, err := OwnTransport(cfg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +41,24 @@ func Fresh(cfg *rest.Config) (*Client, error) {
 		return nil, err
 	}
 	return &Client{Interface: cs, Host: cfg.Host, hc: hc}, nil
+}
+
+// OwnTransport is a transport for cfg that client-go's transport cache
+// does not know: its connections are its own. client-go shares one
+// transport between clients of equal configs, so a client built the usual
+// way can inherit a connection another client's server is closing. With
+// http2 it negotiates HTTP/2 as client-go's transports do; without, it
+// speaks HTTP/1.1.
+func OwnTransport(cfg *rest.Config, http2 bool) (http.RoundTripper, error) {
+	tlsCfg, err := rest.TLSConfigFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	t := &http.Transport{TLSClientConfig: tlsCfg, Proxy: http.ProxyFromEnvironment}
+	if http2 {
+		t = utilnet.SetTransportDefaults(t)
+	}
+	return rest.HTTPWrappersForConfig(cfg, t)
 }
 
 // Close closes the client's idle connection.

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/bootstrap-k8s/bootstrap/internal/testetcd"
 	"github.com/bootstrap-k8s/bootstrap/pkg/apis/bootstrap/v1alpha1"
 	"github.com/bootstrap-k8s/bootstrap/pkg/assets"
 	"github.com/bootstrap-k8s/bootstrap/pkg/cli/configflags"
@@ -28,14 +29,7 @@ import (
 	"github.com/bootstrap-k8s/bootstrap/pkg/ui"
 )
 
-func freePort(t *testing.T) int32 {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return int32(l.Addr().(*net.TCPAddr).Port)
-}
+func freePort(t *testing.T) int32 { return int32(testetcd.FreePort(t)) }
 
 // hostIP is a non-loopback address of this machine: the configuration
 // refuses a loopback advertise address.
