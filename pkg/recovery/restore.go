@@ -32,8 +32,8 @@ type RestoreOptions struct {
 	// (bbolt's check runs in a child process). etcd's restore still checks
 	// a snapshot file's hash as it reads it.
 	Verified bool
-	Now   func() time.Time
-	Logf  func(string, ...any)
+	Now      func() time.Time
+	Logf     func(string, ...any)
 }
 
 // RestoreMember restores a snapshot into the persistent member's data dir
