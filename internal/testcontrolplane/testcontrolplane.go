@@ -13,7 +13,6 @@ package testcontrolplane
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,34 +66,21 @@ func Render(t testing.TB) (string, *v1alpha1.BootstrapConfiguration) {
 // apiServer.bindPort); it stops at test cleanup.
 func Start(t testing.TB) *ControlPlane {
 	t.Helper()
-	// A port FreePort found free can be taken before Start binds it (by
-	// another test package's outgoing connection: the ephemeral range is
-	// shared); a fresh asset dir with new ports is tried then, twice more.
-	var dir string
-	var cfg *v1alpha1.BootstrapConfiguration
-	var cp *tempcontrolplane.ControlPlane
-	for attempt := 1; ; attempt++ {
-		dir, cfg = Render(t)
-		tcfg, err := tempcontrolplane.FromBootstrapConfiguration(cfg, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tcfg.EtcdName = assets.BootEtcdMemberName
-		tcfg.EtcdLogLevel = "fatal"
-		cp, err = tempcontrolplane.New(tcfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		err = cp.Start(ctx)
-		cancel()
-		if err == nil {
-			break
-		}
-		if attempt == 3 || !strings.Contains(err.Error(), "in use by another process") {
-			t.Fatalf("starting the temporary control plane: %v", err)
-		}
-		t.Logf("starting the temporary control plane: %v; again on other ports", err)
+	dir, cfg := Render(t)
+	tcfg, err := tempcontrolplane.FromBootstrapConfiguration(cfg, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcfg.EtcdName = assets.BootEtcdMemberName
+	tcfg.EtcdLogLevel = "fatal"
+	cp, err := tempcontrolplane.New(tcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := cp.Start(ctx); err != nil {
+		t.Fatalf("starting the temporary control plane: %v", err)
 	}
 	t.Cleanup(func() {
 		if err := cp.Stop(); err != nil {

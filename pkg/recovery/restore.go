@@ -30,7 +30,8 @@ type RestoreOptions struct {
 	// Verified says the caller has just verified Snapshot (recover does, in
 	// its first step): a second check costs 0.1-0.2 s of the critical path
 	// (bbolt's check runs in a child process). etcd's restore still checks
-	// a snapshot file's hash as it reads it.
+	// a snapshot file's hash as it reads it. RestoreMember then returns an
+	// empty Status.
 	Verified bool
 	Now      func() time.Time
 	Logf     func(string, ...any)

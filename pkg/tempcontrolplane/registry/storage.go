@@ -21,7 +21,6 @@ const StorageMediaType = "application/vnd.kubernetes.protobuf"
 // restOptionsGetter hands every store the same etcd client with a codec
 // and key prefix chosen exactly as kube-apiserver's storage factory would.
 type restOptionsGetter struct {
-	transport    storagebackend.TransportConfig
 	etcd         *sharedEtcd
 	transformers map[schema.GroupResource]value.Transformer
 	kinds        map[schema.GroupResource]*kindSpec
@@ -37,7 +36,7 @@ func (g *restOptionsGetter) GetRESTOptions(gr schema.GroupResource, _ runtime.Ob
 		storageVersion = *k.storageGV
 	}
 	cfg := storagebackend.NewDefaultConfig(StoragePrefix, nil)
-	cfg.Transport = g.transport
+	cfg.Transport = g.etcd.transport
 	codec, versioner, err := serverstorage.NewStorageCodec(serverstorage.StorageCodecConfig{
 		StorageMediaType:  StorageMediaType,
 		StorageSerializer: Codecs,

@@ -51,7 +51,7 @@ func Build(opts Options) (*APIs, error) {
 	if err != nil {
 		return nil, err
 	}
-	getter := &restOptionsGetter{transport: opts.Etcd, etcd: &sharedEtcd{transport: opts.Etcd}, transformers: opts.Transformers, kinds: map[schema.GroupResource]*kindSpec{}}
+	getter := &restOptionsGetter{etcd: &sharedEtcd{transport: opts.Etcd}, transformers: opts.Transformers, kinds: map[schema.GroupResource]*kindSpec{}}
 	groups := map[string]*genericapiserver.APIGroupInfo{}
 	var order []string
 	var nsStore *genericregistry.Store
